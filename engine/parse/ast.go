@@ -1,4 +1,6 @@
-package engine
+// Package parse turns Falco condition strings into syntax trees: the lexer,
+// the recursive-descent parser and the AST with its canonical String form.
+package parse
 
 // Pos is a position in a condition string: byte offset (0-based), line and
 // column (1-based, columns count bytes).
