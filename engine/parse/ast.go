@@ -99,6 +99,8 @@ type TransformerExpr struct {
 	Args   []Node
 	Arg    string
 	HasArg bool
+	// ArgQuoted records that the argument was written as a quoted string.
+	ArgQuoted bool
 }
 
 // ValueExpr is a literal string (bare or quoted, already unescaped).
@@ -108,10 +110,14 @@ type ValueExpr struct {
 	Quoted bool
 }
 
-// ListExpr is a parenthesised list literal of strings.
+// ListExpr is a parenthesised list literal of strings (Values), or, as a
+// transformer argument (join(",", (proc.name, proc.pid))), a list of
+// operands and literals (Items: *FieldExpr, *TransformerExpr, *ValueExpr),
+// in which case Items is non-nil and Values is nil.
 type ListExpr struct {
 	Pos    Pos
 	Values []string
+	Items  []Node
 }
 
 func (n *AndExpr) Position() Pos         { return n.Pos }
