@@ -224,12 +224,12 @@ func TestCompileErrors(t *testing.T) {
 		{"t.norhs = val(t.str)", "cannot be compared with another field"},
 		{"t.str = val(t.num)", "cannot compare"},
 		{"t.str regex val(t.str)", "needs constant values"},
-				{"t.ip contains anyof (1.1.1.1)", "not supported"},
+		{"t.ip contains anyof (1.1.1.1)", "not supported"},
 		{"some_macro", "Undefined macro 'some_macro' used in filter."},
 		{"t.str in some_list", "undefined list 'some_list'"},
 		{"toupper(t.num) = X", "needs a string argument"},
 		{"toupper(t.str)[x] = X", "does not support field arguments"},
-			}
+	}
 	for _, c := range cases {
 		e, err := parse.Parse(c.cond)
 		if err != nil {
