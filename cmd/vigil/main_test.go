@@ -1,0 +1,412 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// vigilBin is the binary under test, built once by TestMain.
+var vigilBin string
+
+const testVersion = "v0.0.0-test"
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "vigil-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	vigilBin = filepath.Join(dir, "vigil")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", vigilBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building vigil: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// result is one run of the binary.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// vigil runs the binary with args.
+func vigil(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(vigilBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var xe *exec.ExitError
+	switch {
+	case errors.As(err, &xe):
+		r.code = xe.ExitCode()
+	case err != nil:
+		t.Fatalf("running vigil %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// want fails the test unless r exited with code.
+func (r result) want(t *testing.T, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+}
+
+const goodRules = `- list: test_shells
+  items: [bash, sh]
+
+- macro: test_spawned_shell
+  condition: evt.type = execve and proc.name in (test_shells)
+
+- rule: Test shell spawned
+  desc: a shell was spawned
+  condition: test_spawned_shell and proc.pname != sshd
+  output: "shell spawned (proc.name=%proc.name parent=%proc.pname)"
+  priority: WARNING
+  tags: [test, shell]
+`
+
+// badRules has one error, an unknown field in the rule starting on line 3.
+const badRules = `# a rule using a field that does not exist
+
+- rule: Bad rule
+  desc: uses a field that does not exist
+  condition: evt.type = execve and proc.no_such_field = x
+  output: "bad (proc.name=%proc.name)"
+  priority: WARNING
+`
+
+const (
+	badRuleFirstLine = 3
+	badRuleLastLine  = 7
+)
+
+// writeFile writes content to name in a fresh temporary directory and
+// returns the path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// validateJSON decodes `validate --json` output, checking that it has
+// exactly the documented keys and that every message has exactly the
+// documented fields.
+func validateJSON(t *testing.T, out string) validateResult {
+	t.Helper()
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("validate --json output is not a JSON object: %v\n%s", err, out)
+	}
+	if got, want := sortedKeys(raw), []string{"errors", "lists", "macros", "rules", "warnings"}; !slices.Equal(got, want) {
+		t.Errorf("validate --json keys = %v, want %v", got, want)
+	}
+	for _, key := range []string{"errors", "warnings"} {
+		var msgs []map[string]json.RawMessage
+		if err := json.Unmarshal(raw[key], &msgs); err != nil || msgs == nil {
+			t.Fatalf("%q is not an array of objects (%v): %s", key, err, raw[key])
+		}
+		for _, m := range msgs {
+			want := []string{"code", "column", "file", "item_name", "item_type", "line", "message"}
+			if got := sortedKeys(m); !slices.Equal(got, want) {
+				t.Errorf("%s message keys = %v, want %v", key, got, want)
+			}
+		}
+	}
+	var res validateResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func TestValidateGood(t *testing.T) {
+	good := writeFile(t, "good.yaml", goodRules)
+
+	r := vigil(t, "validate", "--json", "-r", good)
+	r.want(t, exitOK)
+	res := validateJSON(t, r.stdout)
+	if res.Rules != 1 || res.Macros != 1 || res.Lists != 1 {
+		t.Errorf("counts rules=%d macros=%d lists=%d, want 1 each", res.Rules, res.Macros, res.Lists)
+	}
+	if len(res.Errors) != 0 {
+		t.Errorf("errors: %+v", res.Errors)
+	}
+
+	// Text output, file given as an argument.
+	r = vigil(t, "validate", good)
+	r.want(t, exitOK)
+	if !strings.Contains(r.stdout, "1 rules, 1 macros, 1 lists; 0 errors") {
+		t.Errorf("summary missing from:\n%s", r.stdout)
+	}
+}
+
+func TestValidateBad(t *testing.T) {
+	good := writeFile(t, "good.yaml", goodRules)
+	bad := writeFile(t, "bad.yaml", badRules)
+
+	r := vigil(t, "validate", "--json", "-r", good, "-r", bad)
+	r.want(t, exitInvalid)
+	res := validateJSON(t, r.stdout)
+	if len(res.Errors) != 1 {
+		t.Fatalf("got %d errors, want 1: %+v", len(res.Errors), res.Errors)
+	}
+	e := res.Errors[0]
+	if e.Code == "" || e.Message == "" {
+		t.Errorf("error without code or message: %+v", e)
+	}
+	if e.File != bad {
+		t.Errorf("error file = %q, want %q", e.File, bad)
+	}
+	if e.Line < badRuleFirstLine || e.Line > badRuleLastLine || e.Column < 1 {
+		t.Errorf("error at %d:%d, want within lines %d-%d of the bad rule", e.Line, e.Column, badRuleFirstLine, badRuleLastLine)
+	}
+	if e.ItemType != "rule" || e.ItemName != "Bad rule" {
+		t.Errorf("error item = %s %q, want rule \"Bad rule\"", e.ItemType, e.ItemName)
+	}
+
+	// Text output: the error as file:line:col, then a summary.
+	r = vigil(t, "validate", bad)
+	r.want(t, exitInvalid)
+	pos := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(bad) + `:\d+:\d+: rule 'Bad rule': `)
+	if !pos.MatchString(r.stdout) {
+		t.Errorf("no %q line in:\n%s", pos, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "1 errors") {
+		t.Errorf("summary missing from:\n%s", r.stdout)
+	}
+}
+
+func TestValidateMissingFile(t *testing.T) {
+	r := vigil(t, "validate", "--json", filepath.Join(t.TempDir(), "missing.yaml"))
+	r.want(t, exitInvalid)
+	if res := validateJSON(t, r.stdout); len(res.Errors) == 0 {
+		t.Error("no error for a missing file")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	good := writeFile(t, "good.yaml", goodRules)
+	for _, args := range [][]string{
+		{"validate"},                     // no files
+		{"validate", good, "--json"},     // flag after the arguments
+		{"--no-such-flag"},               // unknown flag
+		{"no-such-command"},              // unknown command
+		{"describe", "-r", good},         // no rule name
+		{"describe", "-r", good, "Nope"}, // unknown rule
+		{"list"},                         // no topic
+		{"list", "fields", "--class", "nope"},
+		{"--list", "k8s_audit"}, // unknown source
+		{"-o", "novalue"},       // -o without =
+		{"--log-level", "loud", "version"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := vigil(t, args...)
+			r.want(t, exitUsage)
+			if !strings.HasPrefix(r.stderr, "vigil: ") {
+				t.Errorf("stderr does not say what went wrong: %q", r.stderr)
+			}
+		})
+	}
+}
+
+func TestRunNotAvailable(t *testing.T) {
+	for _, args := range [][]string{{}, {"run"}, {"-c", "/etc/falco/falco.yaml", "-o", "json_output=true", "-M", "5", "-U"}} {
+		r := vigil(t, args...)
+		r.want(t, exitUsage)
+		if !strings.Contains(r.stderr, "no event driver is built yet") {
+			t.Errorf("vigil %v: stderr %q does not say that no driver exists", args, r.stderr)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := vigil(t, args...)
+		r.want(t, exitOK)
+		if !strings.HasPrefix(r.stdout, "vigil "+testVersion+" ") {
+			t.Errorf("vigil %v = %q, want the version set at link time", args, r.stdout)
+		}
+	}
+}
+
+func TestListFields(t *testing.T) {
+	r := vigil(t, "list", "fields", "--json")
+	r.want(t, exitOK)
+	var list []jsonField
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("list fields --json: %v\n%s", err, r.stdout)
+	}
+	i := slices.IndexFunc(list, func(f jsonField) bool { return f.Name == "proc.name" })
+	if i < 0 {
+		t.Fatalf("proc.name missing from %d fields", len(list))
+	}
+	if f := list[i]; f.Class != "proc" || f.Type == "" || f.Desc == "" || f.Flags == nil {
+		t.Errorf("proc.name = %+v, want class proc, a type, flags and a description", f)
+	}
+
+	r = vigil(t, "list", "fields", "--json", "--class", "fd")
+	r.want(t, exitOK)
+	var fd []jsonField
+	if err := json.Unmarshal([]byte(r.stdout), &fd); err != nil {
+		t.Fatal(err)
+	}
+	if len(fd) == 0 || len(fd) >= len(list) {
+		t.Errorf("--class fd gave %d of %d fields", len(fd), len(list))
+	}
+	for _, f := range fd {
+		if f.Class != "fd" {
+			t.Errorf("--class fd listed %s (class %s)", f.Name, f.Class)
+		}
+	}
+}
+
+func TestListAndDescribeRules(t *testing.T) {
+	good := writeFile(t, "good.yaml", goodRules)
+
+	r := vigil(t, "list", "rules", "--json", "-r", good)
+	r.want(t, exitOK)
+	var list []jsonRule
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("list rules --json: %v\n%s", err, r.stdout)
+	}
+	if len(list) != 1 {
+		t.Fatalf("got %d rules, want 1: %+v", len(list), list)
+	}
+	got := list[0]
+	if got.Name != "Test shell spawned" || got.Priority != "Warning" || !got.Enabled ||
+		!slices.Equal(got.Tags, []string{"test", "shell"}) || !slices.Contains(got.EventTypes, "execve") {
+		t.Errorf("list rules = %+v", got)
+	}
+
+	r = vigil(t, "describe", "--json", "-r", good, "Test shell spawned")
+	r.want(t, exitOK)
+	var d jsonRule
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatal(err)
+	}
+	// The condition is printed compiled: macro and list expanded.
+	if !strings.Contains(d.Condition, "evt.type = execve") || !strings.Contains(d.Condition, "bash") ||
+		strings.Contains(d.Condition, "test_spawned_shell") || strings.Contains(d.Condition, "test_shells") {
+		t.Errorf("condition %q is not the expanded condition", d.Condition)
+	}
+	if d.Desc != "a shell was spawned" || d.Source != "syscall" || !strings.Contains(d.Output, "%proc.pname") {
+		t.Errorf("describe = %+v", d)
+	}
+
+	r = vigil(t, "describe", "-r", good, "Test shell spawned")
+	r.want(t, exitOK)
+	for _, want := range []string{"Rule:", "Test shell spawned", "Priority:", "Warning", "Condition:", "Event types:", "execve"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("describe output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	// Rules that fail to load: exit 1 with the errors on stderr.
+	bad := writeFile(t, "bad.yaml", badRules)
+	r = vigil(t, "list", "rules", "-r", bad)
+	r.want(t, exitInvalid)
+	if !strings.Contains(r.stderr, bad+":") {
+		t.Errorf("stderr does not locate the error:\n%s", r.stderr)
+	}
+}
+
+// TestFalcoFlags checks that Falco's action flags do what the subcommands do.
+func TestFalcoFlags(t *testing.T) {
+	good := writeFile(t, "good.yaml", goodRules)
+	bad := writeFile(t, "bad.yaml", badRules)
+	for _, tc := range []struct {
+		name       string
+		falco, sub []string
+	}{
+		{"-L", []string{"-r", good, "-L"}, []string{"list", "rules", "-r", good}},
+		{"-L json", []string{"-r", good, "-L", "-o", "json_output=true"}, []string{"list", "rules", "--json", "-r", good}},
+		{"-l", []string{"-r", good, "-l", "Test shell spawned"}, []string{"describe", "-r", good, "Test shell spawned"}},
+		{"--list", []string{"--list"}, []string{"list", "fields"}},
+		{"--list syscall", []string{"--list", "syscall"}, []string{"list", "fields"}},
+		{"--list=syscall json", []string{"--list=syscall", "-o", "json_output=true"}, []string{"list", "fields", "--json"}},
+		{"-V good", []string{"-V", good}, []string{"validate", good}},
+		{"-V bad", []string{"-V", good, "-V", bad}, []string{"validate", good, bad}},
+		{"-V json", []string{"-o", "json_output=true", "-V", bad}, []string{"validate", "--json", bad}},
+		{"--validate", []string{"--validate", bad}, []string{"validate", "-r", bad}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, s := vigil(t, tc.falco...), vigil(t, tc.sub...)
+			if f.code != s.code || f.stdout != s.stdout {
+				t.Errorf("vigil %v: exit %d, stdout:\n%s\nvigil %v: exit %d, stdout:\n%s",
+					tc.falco, f.code, f.stdout, tc.sub, s.code, s.stdout)
+			}
+			if f.stdout == "" {
+				t.Errorf("vigil %v printed nothing", tc.falco)
+			}
+		})
+	}
+}
+
+// TestRootRulesFlag checks that -r before a command adds to the command's -r.
+func TestRootRulesFlag(t *testing.T) {
+	good := writeFile(t, "good.yaml", goodRules)
+	bad := writeFile(t, "bad.yaml", badRules)
+	r := vigil(t, "-r", good, "validate", "--json", "-r", bad)
+	r.want(t, exitInvalid)
+	if res := validateJSON(t, r.stdout); res.Rules != 1 || len(res.Errors) != 1 {
+		t.Errorf("got %d rules and %d errors, want the good rule and the bad one's error", res.Rules, len(res.Errors))
+	}
+}
+
+// TestUpstreamRules validates Falco's own rules files (VIGIL_FALCO_RULES_DIR).
+func TestUpstreamRules(t *testing.T) {
+	dir := os.Getenv("VIGIL_FALCO_RULES_DIR")
+	if dir == "" {
+		t.Skip("VIGIL_FALCO_RULES_DIR not set")
+	}
+	args := []string{"validate", "--json"}
+	for _, name := range []string{"falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("VIGIL_FALCO_RULES_DIR is set but: %v", err)
+		}
+		args = append(args, "-r", p)
+	}
+	r := vigil(t, args...)
+	res := validateJSON(t, r.stdout)
+	for _, e := range res.Errors {
+		t.Errorf("%s:%d:%d: %s %q: %s: %s", e.File, e.Line, e.Column, e.ItemType, e.ItemName, e.Code, e.Message)
+	}
+	r.want(t, exitOK)
+	if res.Rules != 93 {
+		t.Errorf("loaded %d rules, want 93", res.Rules)
+	}
+}
