@@ -17,6 +17,9 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 FUZZTIME ?= 60s
 
+# golangci-lint from PATH, or where `go install` (and .ci/run) puts it.
+GOLANGCI_LINT ?= $(or $(shell command -v golangci-lint 2>/dev/null),$(shell $(GO) env GOPATH)/bin/golangci-lint)
+
 # Test data beside the checkout (see README "Development"). Each variable is
 # exported only when its directory exists and the caller has not set it.
 ifneq ($(wildcard $(SHARED)/falco-upstream),)
@@ -32,7 +35,7 @@ endif
 .PHONY: help build generate test test-privileged lint fuzz bench bench-overhead run clean
 
 help: ## List the targets with a one-line description
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/vigil with version info from git describe
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
@@ -48,7 +51,7 @@ test-privileged: ## Run the root-only tests (TestPrivileged*) against the real k
 	$(GO) test -count=1 -run 'Privileged' ./...
 
 lint: ## Run golangci-lint (config in .golangci.yaml)
-	golangci-lint run ./...
+	$(GOLANGCI_LINT) run ./...
 
 fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each
 	FUZZTIME=$(FUZZTIME) GO=$(GO) bash $(ROOT)/.ci/fuzz
@@ -60,7 +63,7 @@ bench-overhead: ## Overhead harness (interleaved runs with/without Vigil) — no
 	@echo "bench-overhead: the overhead harness is not built yet (it needs a working driver)" >&2
 	@exit 1
 
-run: build ## Build, then run bin/vigil with its embedded defaults
+run: build ## Build, then run bin/vigil with its embedded defaults (exits 2: no driver yet)
 	$(BIN)
 
 clean: ## Remove bin/ and coverage output
