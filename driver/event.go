@@ -42,6 +42,8 @@ const (
 	HasCPU                        // CPU
 	HasNum                        // Num
 	HasName                       // Name (memfd_create name, module params, ...)
+	HasCreated                    // Created (open/openat/openat2/creat created the file)
+	HasUIDName                    // UIDName (user name of the UID argument, resolved by the state layer)
 )
 
 // Event is one kernel or user-space event, as produced by a driver and
@@ -88,6 +90,8 @@ type Event struct {
 	FDInfo      FDInfo     // what the event's file descriptor refers to
 	Proc        *Process   // the process (thread group) that performed the event
 	Container   *Container // its container; nil or ID "host" for host processes
+	Created     bool       // the open created the file (kernel FMODE_CREATED); see HasCreated
+	UIDName     string     // user name for UID (setuid, chown, ...), as evt.arg.uid shows it; see HasUIDName
 }
 
 // SockAddr is a socket address or a connection tuple.

@@ -76,6 +76,11 @@ const (
 	FilterOnly                    // usable in conditions only, not in outputs
 	PrintOnly                     // usable in outputs only
 	TableOnly                     // internal to libsinsp's tables; listed but not usable
+	// EitherEnd marks fields that match either end of a connection (fd.ip,
+	// fd.net, fd.port, fd.proto). Their Multi getter yields the client and
+	// the server value; = and in hold when either matches, while != holds
+	// only when neither matches (libsinsp's rule, unlike plain Any fields).
+	EitherEnd
 )
 
 // Value is one extracted value. Which member is meaningful depends on the
@@ -102,6 +107,14 @@ type Extractor struct {
 	// empty result means unavailable. Callers pass a reused buffer so that
 	// steady-state extraction does not allocate.
 	Multi func(ev *driver.Event, dst []Value) []Value
+
+	// Hex asks renderers to print the number in upper-case hexadecimal
+	// (libsinsp's PF_HEX, used by fd.dev).
+	Hex bool
+	// listStyle makes AppendText print Multi values as "(a,b)" (List
+	// fields) instead of space-separated (ancestor fields).
+	listStyle bool
+	vals      []Value // reused by AppendText / AppendJSON for Multi fields
 }
 
 // Field describes one field of the catalogue.
