@@ -22,23 +22,43 @@ import "strings"
 //
 // Like libsinsp's, this form does not always parse back: bare values that
 // contain '(', ')', ',' or '=' and literal transformer arguments lose their
-// quotes.
+// quotes; a value ending in a backslash prints as "…\\", which the lexer
+// cannot close; and a negated negation prints as "not not x", which parses
+// as x. Everything else round-trips: Parse(e.String()).String() ==
+// e.String().
 
-func (n *AndExpr) String() string         { return nodeString(n) }
-func (n *OrExpr) String() string          { return nodeString(n) }
-func (n *NotExpr) String() string         { return nodeString(n) }
-func (n *Identifier) String() string      { return n.Name }
-func (n *UnaryCheck) String() string      { return nodeString(n) }
-func (n *BinaryCheck) String() string     { return nodeString(n) }
-func (n *FieldExpr) String() string       { return nodeString(n) }
+// String returns the canonical (libsinsp as_string) form.
+func (n *AndExpr) String() string { return nodeString(n) }
+
+// String returns the canonical (libsinsp as_string) form.
+func (n *OrExpr) String() string { return nodeString(n) }
+
+// String returns the canonical (libsinsp as_string) form.
+func (n *NotExpr) String() string { return nodeString(n) }
+
+// String returns the canonical (libsinsp as_string) form.
+func (n *Identifier) String() string { return n.Name }
+
+// String returns the canonical (libsinsp as_string) form.
+func (n *UnaryCheck) String() string { return nodeString(n) }
+
+// String returns the canonical (libsinsp as_string) form.
+func (n *BinaryCheck) String() string { return nodeString(n) }
+
+// String returns the canonical (libsinsp as_string) form.
+func (n *FieldExpr) String() string { return nodeString(n) }
+
+// String returns the canonical (libsinsp as_string) form.
 func (n *TransformerExpr) String() string { return nodeString(n) }
 
 // String returns the value as it is printed on the right side of a check:
 // escaped and quoted if needed.
+// String returns the canonical (libsinsp as_string) form.
 func (n *ValueExpr) String() string { return escape(n.Value) }
 
 // String returns "(a, b)"; string values are escaped, items printed as
 // transformer arguments.
+// String returns the canonical (libsinsp as_string) form.
 func (n *ListExpr) String() string { return nodeString(n) }
 
 func nodeString(n Node) string {

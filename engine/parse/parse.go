@@ -175,8 +175,10 @@ func (p *parser) quoted() bool {
 
 // transformerName lexes a transformer name with its opening parenthesis.
 func (p *parser) transformerName() (string, bool) {
+	r := p.rest()
 	for _, t := range transformers {
-		if p.literal(t + "(") {
+		if len(r) > len(t) && r[len(t)] == '(' && strings.HasPrefix(r, t) {
+			p.advance(len(t) + 1)
 			p.last = t
 			return t, true
 		}

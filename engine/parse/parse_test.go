@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 func mustParse(t *testing.T, cond string) Expr {
@@ -475,20 +474,16 @@ func TestPositions(t *testing.T) {
 
 func TestDepth(t *testing.T) {
 	deep := strings.Repeat("(", 100000)
-	start := time.Now()
 	_, err := Parse(deep)
 	if err == nil || !strings.HasSuffix(err.Error(), "exceeded max depth limit of 1000") {
 		t.Fatalf("Parse(100000 '('): %v", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Logf("slow: %v", d) // benchmarks measure speed; this only reports
 	}
 	_, err = ParseDepth(deep, 100)
 	if err == nil || !strings.HasSuffix(err.Error(), "exceeded max depth limit of 100") {
 		t.Fatalf("ParseDepth(100000 '(', 100): %v", err)
 	}
 	// the limit is clamped, so even an absurd one keeps recursion bounded
-	_, err = ParseDepth(deep+"a"+strings.Repeat(")", 100000), 1<<40)
+	_, err = ParseDepth(deep+"a"+strings.Repeat(")", 100000), maxDepthCap*10)
 	if err == nil || !strings.HasSuffix(err.Error(), "exceeded max depth limit of 100000") {
 		t.Fatalf("ParseDepth(huge limit): %v", err)
 	}
