@@ -307,7 +307,8 @@ func TestListAndDescribeRules(t *testing.T) {
 	}
 	got := list[0]
 	if got.Name != "Test shell spawned" || got.Priority != "Warning" || !got.Enabled ||
-		!slices.Equal(got.Tags, []string{"test", "shell"}) || !slices.Contains(got.EventTypes, "execve") {
+		!slices.Equal(slices.Sorted(slices.Values(got.Tags)), []string{"shell", "test"}) ||
+		!slices.Contains(got.EventTypes, "execve") {
 		t.Errorf("list rules = %+v", got)
 	}
 
