@@ -108,6 +108,7 @@ type collector struct {
 
 	engineVersion string
 	plugins       [][]PluginRequirement
+	pluginLocs    []loc
 
 	// fieldOK reports whether an exception field is a valid left side.
 	fieldOK func(string) bool

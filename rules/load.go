@@ -94,12 +94,15 @@ func LoadFiles(files []File, opts *Options) (*Ruleset, *Result) {
 		c.readFile(f.Name, f.Data, res)
 	}
 	rs := c.compile(reg, res)
-	for _, err := range checkPlugins(rs.RequiredPlugins, []Plugin{{Name: "container", Version: ContainerPluginVersion}}) {
-		at := loc{line: 1, col: 1}
-		if len(files) > 0 {
-			at.file = files[0].Name
+	// Vigil provides the container plugin's fields itself; any other plugin
+	// requirement cannot be met, which is worth a warning but, unlike in
+	// Falco, not a failure: rules using that plugin's source are skipped.
+	own := []Plugin{{Name: "container", Version: ContainerPluginVersion}}
+	for i, alts := range c.plugins {
+		for _, err := range checkPlugins([][]PluginRequirement{alts}, own) {
+			at := c.pluginLocs[i]
+			res.warnf(WarnPluginRequirement, item{typ: ItemRequiredPluginVersions, at: at}, at, "%v (Vigil provides the fields of the container plugin %s and no other plugin)", err, ContainerPluginVersion)
 		}
-		res.warnf(WarnPluginRequirement, item{typ: ItemRequiredPluginVersions, at: at}, at, "%v; Vigil provides only the container plugin's fields (container %s)", err, ContainerPluginVersion)
 	}
 	return rs, res
 }

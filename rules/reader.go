@@ -292,6 +292,7 @@ func (c *collector) readPluginVersions(f *fileCtx, n *yaml.Node, it item) *itemE
 			seen[r.Name] = true
 		}
 		c.plugins = append(c.plugins, alts)
+		c.pluginLocs = append(c.pluginLocs, f.at(p))
 	}
 	return nil
 }

@@ -87,7 +87,8 @@ const (
 	// MatchSubstring selects rules whose name contains the pattern; the
 	// empty pattern selects every rule.
 	MatchSubstring Match = iota
-	// MatchExact selects the rule with exactly that name.
+	// MatchExact selects the rule with exactly that name; the empty
+	// pattern selects every rule.
 	MatchExact
 	// MatchWildcard selects rules whose whole name matches a pattern
 	// where '*' stands for any sequence of characters.
@@ -161,7 +162,7 @@ func hasAnyTag(r *engine.Rule, tags []string) bool {
 func matchName(name, pattern string, how Match) bool {
 	switch how {
 	case MatchExact:
-		return name == pattern
+		return pattern == "" || name == pattern
 	case MatchWildcard:
 		return wildcard(pattern, name)
 	default:
