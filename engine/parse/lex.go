@@ -248,7 +248,8 @@ func (e escapeError) Error() string { return string(e) }
 
 // unescape decodes a quoted string including its delimiters, accepting
 // libsinsp's escapes: \b \f \n \r \t \\ \/, \" only inside "…", \' only
-// inside '…', and backslash-space (decoded as a backslash, a legacy quirk).
+// inside '…', \xHH (two hex digits), and backslash-space (decoded as a
+// backslash, a legacy quirk).
 func unescape(q string) (string, error) {
 	var b strings.Builder
 	escaped := false
@@ -287,6 +288,14 @@ func unescape(q string) (string, error) {
 				return "", escapeError(`invalid \' escape in "-quoted string`)
 			}
 			b.WriteByte(c)
+		case 'x':
+			// \xHH (libs master; not in Falco 0.44's libs 0.25.4, where \x
+			// is an error). Accepting it is a superset of 0.44's grammar.
+			if i+2 >= len(q)-1 || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return "", escapeError(`invalid \x escape: want two hex digits`)
+			}
+			b.WriteByte(hexVal(q[i+1])<<4 | hexVal(q[i+2]))
+			i += 2
 		default:
 			return "", escapeError(`unsupported string escape sequence: \` + string(c))
 		}
@@ -335,4 +344,18 @@ func escape(v string) string {
 		return `"` + b.String() + `"`
 	}
 	return v
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }

@@ -223,7 +223,9 @@ func TestEscapes(t *testing.T) {
 		{in: `"bad \ escape"`, want: `bad \escape`},
 		{in: `'a\"b'`, err: `invalid \" escape in '-quoted string`},
 		{in: `"a\'b"`, err: `invalid \' escape in "-quoted string`},
-		{in: `"a\x41"`, err: `unsupported string escape sequence: \x`},
+		{in: `"a\x41"`, want: "aA"},
+		{in: `"a\x4"`, err: `invalid \x escape: want two hex digits`},
+		{in: `"a\xzz"`, err: `invalid \x escape: want two hex digits`},
 		{in: `"a\qb"`, err: `unsupported string escape sequence: \q`},
 		{in: `"unterminated`, err: "expected a string value or a field with a valid transformer: " + msgTransformers},
 		// an escaped backslash still keeps the next quote from closing
