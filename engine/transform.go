@@ -183,6 +183,14 @@ func (c *compiler) multiArgs(nodes []parse.Node) ([]multiArg, error) {
 		case *parse.ValueExpr:
 			out = append(out, multiArg{konst: a.Value})
 		case *parse.ListExpr:
+			if a.Items != nil {
+				items, err := c.multiArgs(a.Items)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, items...)
+				continue
+			}
 			for _, v := range a.Values {
 				if f, _, _, ok := c.reg.Lookup(v); ok && f != nil && strings.Contains(v, ".") {
 					o, err := c.operand(&parse.FieldExpr{Pos: a.Pos, Name: v}, false)

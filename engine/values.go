@@ -53,6 +53,13 @@ func (c *compiler) matcher(n parse.Node, lhs *operand, op, v string) (matcher, e
 // setMatcher compiles in/intersects/pmatch against a list of constants.
 func (c *compiler) setMatcher(n parse.Node, lhs *operand, op string, vs []string) (matcher, error) {
 	cl := classOf(lhs.typ)
+	if cl == classString {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				return matcher{}, errorf(n, "string value for %s contains a NUL character", lhs.name)
+			}
+		}
+	}
 	if op == "pmatch" {
 		if cl != classString {
 			return matcher{}, errorf(n, "operator pmatch is not supported by %s of type %s", lhs.name, lhs.typ)
@@ -64,9 +71,6 @@ func (c *compiler) setMatcher(n parse.Node, lhs *operand, op string, vs []string
 	case classString:
 		set := make(map[string]struct{}, len(vs))
 		for _, v := range vs {
-			if strings.IndexByte(v, 0) >= 0 {
-				return matcher{}, errorf(n, "string value for %s contains a NUL character", lhs.name)
-			}
 			set[v] = struct{}{}
 		}
 		if len(vs) <= 4 {
