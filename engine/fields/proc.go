@@ -361,7 +361,8 @@ func startDelta(lvl int) Extractor {
 		if p == nil || !p.Has.Has(driver.ProcHasStart) || p.StartTime == 0 {
 			return 0, false
 		}
-		return ev.Time - p.StartTime, true
+		d := ev.Time - p.StartTime
+		return d, d >= 0
 	})
 }
 
