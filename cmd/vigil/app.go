@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -137,7 +138,7 @@ func (e *env) rootAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	asJSON := opts.option("json_output") == "true"
+	asJSON, _ := strconv.ParseBool(opts.option("json_output")) // Falco's -o json_output=true
 	args, err := positionalArgs(c)
 	if err != nil {
 		return err
