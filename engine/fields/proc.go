@@ -129,40 +129,48 @@ func bindAncestor(name string, t Type, a ancestorAttr) binder {
 				return sc.str(a.render(sc.reset(), p)), true
 			}), nil
 		}
+		if a.render == nil {
+			return Extractor{Type: t, Multi: func(ev *driver.Event, dst []Value) []Value {
+				if ev.Proc == nil {
+					return dst
+				}
+				i := 0
+				for p := ev.Proc.Parent; p != nil && i < maxAncestors; p, i = p.Parent, i+1 {
+					switch {
+					case !a.avail(p):
+					case a.num != nil:
+						dst = append(dst, Value{Num: a.num(p)})
+					default:
+						dst = append(dst, Value{Str: a.str(p)})
+					}
+				}
+				return dst
+			}}, nil
+		}
+		// Computed attributes render every ancestor into one buffer and
+		// slice the strings out of it afterwards (the buffer may move
+		// while growing). Value.Num temporarily holds each end offset.
 		var sc scratch
 		return Extractor{Type: t, Multi: func(ev *driver.Event, dst []Value) []Value {
 			if ev.Proc == nil {
 				return dst
 			}
 			b := sc.reset()
-			type span struct{ off, end int }
-			var spans [maxAncestors]span
-			ns := 0
 			start := len(dst)
 			i := 0
 			for p := ev.Proc.Parent; p != nil && i < maxAncestors; p, i = p.Parent, i+1 {
-				if !a.avail(p) {
-					continue
-				}
-				switch {
-				case a.num != nil:
-					dst = append(dst, Value{Num: a.num(p)})
-				case a.str != nil:
-					dst = append(dst, Value{Str: a.str(p)})
-				default:
-					off := len(b)
+				if a.avail(p) {
 					b = a.render(b, p)
-					spans[ns] = span{off, len(b)}
-					ns++
-					dst = append(dst, Value{})
+					dst = append(dst, Value{Num: int64(len(b))})
 				}
 			}
-			if ns > 0 {
-				sc.b = b
-				all := bytesString(b)
-				for j := 0; j < ns; j++ {
-					dst[start+j].Str = all[spans[j].off:spans[j].end]
-				}
+			sc.b = b
+			all := bytesString(b)
+			off := 0
+			for j := start; j < len(dst); j++ {
+				end := int(dst[j].Num)
+				dst[j] = Value{Str: all[off:end]}
+				off = end
 			}
 			return dst
 		}}, nil
