@@ -209,6 +209,14 @@ func (c *compiler) binary(n *parse.BinaryCheck) (pred, error) {
 		if op == "regex" {
 			c.checkRegexWarning(r, r.Value)
 		}
+		if lhs.flags&fields.EitherEnd != 0 && op == "!=" {
+			// fd.ip != x holds when neither end is x (libsinsp's rule).
+			m, err := c.matcher(r, lhs, "=", r.Value)
+			if err != nil {
+				return nil, err
+			}
+			return lhs.checkNone(m), nil
+		}
 		m, err := c.matcher(r, lhs, op, r.Value)
 		if err != nil {
 			return nil, err

@@ -118,6 +118,27 @@ func (o *operand) checkAll(m matcher) pred {
 	}
 }
 
+// checkNone holds when the operand has values and m holds for none of them.
+func (o *operand) checkNone(m matcher) pred {
+	if !o.multi {
+		any := o.check(m)
+		has := o.exists()
+		return func(ev *driver.Event) bool { return has(ev) && !any(ev) }
+	}
+	multi := o.x.Multi
+	var buf []fields.Value
+	test := valueTester(classOf(o.typ), m)
+	return func(ev *driver.Event) bool {
+		buf = multi(ev, buf[:0])
+		for i := range buf {
+			if test(&buf[i]) {
+				return false
+			}
+		}
+		return len(buf) > 0
+	}
+}
+
 // exists returns a predicate that holds when the operand has a value.
 func (o *operand) exists() pred {
 	if o.multi {

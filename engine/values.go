@@ -251,11 +251,13 @@ func parseNum(v string, t fields.Type) (int64, error) {
 		}
 		return 0, &CompileError{Msg: "'" + v + "' is not a boolean (true or false)"}
 	case fields.TypeDouble:
-		f, err := strconv.ParseFloat(v, 64)
+		// libsinsp parses constants for double fields as integers
+		// (thread.cpu = 1 compiles, thread.cpu = 1.0 does not).
+		i, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, &CompileError{Msg: "'" + v + "' is not a number"}
+			return 0, &CompileError{Msg: "'" + v + "' is not an integer"}
 		}
-		return int64(math.Float64bits(f)), nil
+		return int64(math.Float64bits(float64(i))), nil
 	case fields.TypeUint, fields.TypePort:
 		u, err := strconv.ParseUint(v, 0, 64)
 		if err != nil {

@@ -299,6 +299,8 @@ func evtFields() []*Field {
 		d("evt.rawtime.s", TypeAbsTime, 0, "Whole seconds of the event time since the epoch.", numX(TypeAbsTime, func(ev *driver.Event) (int64, bool) { return ev.Time / 1e9, true })),
 		d("evt.rawtime.ns", TypeAbsTime, 0, "Nanosecond part of the event time.", numX(TypeAbsTime, func(ev *driver.Event) (int64, bool) { return ev.Time % 1e9, true })),
 		d("evt.source", TypeString, 0, "Event source; always \"syscall\".", strX(func(*driver.Event) (string, bool) { return "syscall", true })),
+		d("evt.plugininfo", TypeString, 0, "Summary of a plugin event as its plugin formats it; unavailable for syscall events, the only source Vigil has.",
+			strX(func(*driver.Event) (string, bool) { return "", false })),
 		d("evt.is_async", TypeBool, 0, "True for asynchronous meta events; Vigil produces none, so always false.", numX(TypeBool, func(*driver.Event) (int64, bool) { return 0, true })),
 		{Name: "evt.hostname", Class: c, Type: TypeString,
 			Desc: "Host name of the machine: $FALCO_HOSTNAME when set, otherwise the kernel's host name, read when the field is bound.",

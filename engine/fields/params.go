@@ -183,7 +183,8 @@ func buildParams() *paramTable {
 	set("capset", p("res", akRes), p("cap_inheritable", akCapInh), p("cap_permitted", akCapPerm), p("cap_effective", akCapEff))
 	set("pidfd_open", p("fd", akResFD), p("pid", akTargetPID), p("flags", akFlagsNum))
 	set("pidfd_getfd", p("fd", akResFD), p("pid_fd", akNone), p("target_fd", akNone), p("flags", akFlagsNum))
-	set("procexit", p("status", akRes), p("ret", akNone), p("sig", akSignal))
+	set("procexit", p("status", akRes), p("ret", akNone), p("sig", akSignal), p("core", akNone), p("reaper_tid", akNone))
+	set("getcwd", p("res", akRes), p("path", akPath))
 	return &t
 }
 

@@ -334,6 +334,8 @@ func threadFields() []*Field {
 				}
 				return boolNum(ev.Tid == p.Pid), true
 			}))),
+		def(c, "thread.cpu", TypeDouble, 0, "CPU consumed by the thread in the last second; Vigil does not sample CPU use, so it is unavailable.",
+			stat(numX(TypeDouble, func(*driver.Event) (int64, bool) { return 0, false }))),
 		def(c, "thread.vtid", TypeInt, 0, "Thread id as seen in the thread's pid namespace.",
 			stat(procNum(TypeInt, 0, driver.ProcHasVPid, func(p *driver.Process) int64 { return p.VTid }))),
 	}
