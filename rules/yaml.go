@@ -194,7 +194,10 @@ func (t text) at(off int) loc {
 		off = 0
 	}
 	if off >= len(t.locs) {
-		off = len(t.locs) - 1
+		// Just past the end (where a parser stops on truncated input).
+		l := t.locs[len(t.locs)-1]
+		l.col++
+		return l
 	}
 	return t.locs[off]
 }
