@@ -16,6 +16,7 @@ import (
 const (
 	textShift   = 24
 	maxTextLen  = 1<<textShift - 1
+	maxCondLen  = 1 << 20 // bytes of one condition after list expansion
 	maxExpanded = 1 << 20 // nodes in one expanded condition
 )
 
@@ -167,7 +168,7 @@ func resolveList(t text, name string, items []string) (text, bool) {
 			cnd, locs = nb.String(), nl
 			start += len(sub) + 1
 			used = true
-			if len(cnd) > maxTextLen {
+			if len(cnd) > maxCondLen {
 				break
 			}
 		}
@@ -191,7 +192,7 @@ func (cp *compiler) parseCondition(t text, it item) (parse.Expr, int) {
 		if t, used = resolveList(t, l.info.name, l.items); used {
 			l.used = true
 		}
-		if len(t.s) > maxTextLen {
+		if len(t.s) > maxCondLen {
 			cp.res.errorf(ErrCompileCondition, it, t.at(0), "condition is too long after list expansion (%d bytes)", len(t.s))
 			return nil, -1
 		}
