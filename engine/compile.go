@@ -13,10 +13,14 @@ import (
 // so one Filter must not be evaluated from several goroutines at once.
 type Filter struct {
 	eval pred
+	gen  *uint64 // evaluation generation shared with the Compiler's memo
 }
 
 // Match reports whether the event satisfies the condition.
-func (f *Filter) Match(ev *driver.Event) bool { return f.eval(ev) }
+func (f *Filter) Match(ev *driver.Event) bool {
+	*f.gen++
+	return f.eval(ev)
+}
 
 // Warning is a non-fatal remark about a condition (Falco's
 // LOAD_COMPILE_CONDITION class of warnings).
@@ -37,11 +41,48 @@ func (e *CompileError) Error() string { return e.Msg }
 // pred is a compiled boolean expression.
 type pred func(ev *driver.Event) bool
 
-// compiler holds the state of one Compile call.
+// compiler holds the state of one compilation.
 type compiler struct {
 	reg      *fields.Registry
 	output   bool // compiling an output template rather than a condition
 	warnings []Warning
+	shared   *Compiler // nil: no memoisation
+}
+
+// Compiler compiles the conditions of rules that are evaluated together
+// against each event (the rules of one Engine). Sub-expressions that occur
+// in several conditions (the expansions of shared macros such as open_write
+// or spawned_process) are evaluated once per event and their result reused.
+// Filters from one Compiler must be evaluated by one goroutine, and each
+// event must be offered through an Engine or Filter.Match, which start a new
+// evaluation generation.
+type Compiler struct {
+	reg  *fields.Registry
+	memo map[string]*memo
+	gen  *uint64
+}
+
+// memo caches the value of one shared sub-expression for one generation.
+type memo struct {
+	p   pred
+	gen uint64
+	val bool
+}
+
+// NewCompiler returns a Compiler resolving fields in reg.
+func NewCompiler(reg *fields.Registry) *Compiler {
+	return &Compiler{reg: reg, memo: map[string]*memo{}, gen: new(uint64)}
+}
+
+// Compile turns a condition (macros already expanded) into a Filter. See
+// the package-level Compile for the errors it returns.
+func (cc *Compiler) Compile(e parse.Expr) (*Filter, []Warning, error) {
+	c := &compiler{reg: cc.reg, shared: cc}
+	p, err := c.expr(e)
+	if err != nil {
+		return nil, c.warnings, err
+	}
+	return &Filter{eval: p, gen: cc.gen}, c.warnings, nil
 }
 
 // Compile turns a condition (macros already expanded) into a Filter using
@@ -49,12 +90,7 @@ type compiler struct {
 // operator the field's type does not support, a value that does not parse as
 // the field's type, a bad regex or CIDR, or a leftover macro reference.
 func Compile(e parse.Expr, reg *fields.Registry) (*Filter, []Warning, error) {
-	c := &compiler{reg: reg}
-	p, err := c.expr(e)
-	if err != nil {
-		return nil, c.warnings, err
-	}
-	return &Filter{eval: p}, c.warnings, nil
+	return NewCompiler(reg).Compile(e)
 }
 
 func errorf(n parse.Node, format string, args ...any) error {
@@ -65,7 +101,42 @@ func (c *compiler) warnf(n parse.Node, format string, args ...any) {
 	c.warnings = append(c.warnings, Warning{Pos: n.Position(), Msg: fmt.Sprintf(format, args...)})
 }
 
+// expr compiles a boolean expression. With a shared Compiler, every
+// sub-expression is memoised under its canonical text, so that repeats
+// across conditions share one evaluation per event.
 func (c *compiler) expr(e parse.Expr) (pred, error) {
+	if c.shared == nil {
+		return c.expr1(e)
+	}
+	if _, ok := e.(*parse.Identifier); ok {
+		return c.expr1(e)
+	}
+	key := e.String()
+	if m, ok := c.shared.memo[key]; ok {
+		return m.eval(c.shared.gen), nil
+	}
+	p, err := c.expr1(e)
+	if err != nil {
+		return nil, err
+	}
+	m := &memo{p: p}
+	c.shared.memo[key] = m
+	return m.eval(c.shared.gen), nil
+}
+
+// eval returns a predicate that computes the memoised expression once per
+// generation.
+func (m *memo) eval(gen *uint64) pred {
+	return func(ev *driver.Event) bool {
+		if m.gen != *gen {
+			m.gen = *gen
+			m.val = m.p(ev)
+		}
+		return m.val
+	}
+}
+
+func (c *compiler) expr1(e parse.Expr) (pred, error) {
 	switch n := e.(type) {
 	case *parse.AndExpr:
 		ps, err := c.exprs(n.Children)
@@ -187,6 +258,9 @@ func (c *compiler) binary(n *parse.BinaryCheck) (pred, error) {
 	lhs, err := c.operand(n.Left, false)
 	if err != nil {
 		return nil, err
+	}
+	if p, ok := eventTypeCheck(n, op); ok {
+		return p, nil
 	}
 	cl := classOf(lhs.typ)
 	if !opAllowed(cl, op) {
@@ -322,4 +396,41 @@ func (c *compiler) checkRegexWarning(n parse.Node, p string) {
 	if core != "" && !strings.ContainsAny(core, `\.+*?()|[]{}^$`) {
 		c.warnf(n, "regex '%s' matches a literal string: a simpler operator (=, startswith, endswith, contains) is faster", p)
 	}
+}
+
+// eventTypeCheck compiles evt.type/syscall.type compared with constant
+// names (=, != or in) into a bit test on the event's type instead of a
+// string comparison. It returns false for any other check.
+func eventTypeCheck(n *parse.BinaryCheck, op string) (pred, bool) {
+	f, ok := n.Left.(*parse.FieldExpr)
+	if !ok || f.HasArg || n.Modifier != "" || (f.Name != "evt.type" && f.Name != "syscall.type") {
+		return nil, false
+	}
+	var set driver.EventTypeSet
+	var names []string
+	switch r := n.Right.(type) {
+	case *parse.ValueExpr:
+		if op != "=" && op != "!=" {
+			return nil, false
+		}
+		names = []string{r.Value}
+	case *parse.ListExpr:
+		if op != "in" && op != "intersects" {
+			return nil, false
+		}
+		names = r.Values
+	default:
+		return nil, false
+	}
+	for _, name := range names {
+		t, ok := driver.EventTypeByName(name)
+		if !ok || name == driver.EventUnknown.String() {
+			return nil, false // keep string semantics for names Vigil does not know
+		}
+		set.Add(t)
+	}
+	if op == "!=" {
+		return func(ev *driver.Event) bool { return !set.Has(ev.Type) }, true
+	}
+	return func(ev *driver.Event) bool { return set.Has(ev.Type) }, true
 }

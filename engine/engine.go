@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/vigilsec/vigil/driver"
+import (
+	"slices"
+
+	"github.com/vigilsec/vigil/driver"
+)
 
 // Options tune how an Engine matches events.
 type Options struct {
@@ -15,6 +19,7 @@ type Options struct {
 // type. An Engine is used by one goroutine at a time.
 type Engine struct {
 	byType   [driver.NumEventTypes][]*Rule
+	gens     []*uint64 // evaluation generations of the rules' compilers
 	types    driver.EventTypeSet
 	matchAll bool
 }
@@ -29,6 +34,9 @@ func New(rules []*Rule, opts *Options) *Engine {
 	for _, r := range rules {
 		if !r.Enabled || r.Filter == nil {
 			continue
+		}
+		if !slices.Contains(e.gens, r.Filter.gen) {
+			e.gens = append(e.gens, r.Filter.gen)
 		}
 		e.types = e.types.Union(r.EventTypes)
 		for _, t := range r.EventTypes.Types() {
@@ -49,8 +57,11 @@ func (e *Engine) Match(ev *driver.Event, dst []*Rule) []*Rule {
 	if int(ev.Type) >= len(e.byType) {
 		return dst
 	}
+	for _, g := range e.gens {
+		*g++
+	}
 	for _, r := range e.byType[ev.Type] {
-		if r.Filter.Match(ev) {
+		if r.Filter.eval(ev) {
 			dst = append(dst, r)
 			if !e.matchAll {
 				break
