@@ -59,39 +59,46 @@ type Event struct {
 	Time int64  // wall-clock timestamp, nanoseconds since the Unix epoch
 	CPU  int16
 	Tid  int64 // thread that performed the event (host pid namespace)
+	Pid  int64 // its thread group (process) id (host pid namespace)
 	Res  int64 // return value; negative errno on failure
 
 	// Arguments.
-	FD          int64      // fd argument, or fd returned by open/socket/accept/dup
-	DirFD       int64      // dirfd of *at syscalls (AT_FDCWD = -100)
-	Path        string     // the path operated on, absolute when the driver can resolve it
-	OldPath     string     // rename/link source; symlink target
-	NewPath     string     // rename/link destination; symlink link path
-	Name        string     // other name argument (memfd_create name, module parameters)
-	Flags       uint32     // open flags (Linux O_*), unlinkat/renameat2/memfd flags, ...
-	Mode        uint32     // file mode bits (open with O_CREAT, chmod, mkdir)
-	UID         uint32     // setuid/setresuid/chown uid
-	GID         uint32     // setgid/setresgid/chown gid
-	TargetPID   int64      // ptrace/kill target
-	Request     int64      // ptrace request, ioctl request
-	Signal      int32      // kill/tkill signal
-	Cmd         int64      // bpf command, prctl option, fcntl command
-	Domain      int32      // socket domain (AF_*)
-	SockType    int32      // socket type (SOCK_*)
-	Proto       int32      // socket protocol
-	Sock        SockAddr   // connection tuple or bound/listened address
-	Data        []byte     // I/O buffer (snaplen-limited)
-	Dev         uint32     // device of the opened file
-	Ino         uint64     // inode of the opened file
-	MountSource string     // mount source
-	MountTarget string     // mount/umount target
-	MountFSType string     // mount filesystem type
-	Args        []string   // execve argv (without argv[0] as Falco's proc.args)
-	FDInfo      FDInfo     // what the event's file descriptor refers to
-	Proc        *Process   // the process (thread group) that performed the event
-	Container   *Container // its container; nil or ID "host" for host processes
-	Created     bool       // the open created the file (kernel FMODE_CREATED); see HasCreated
-	UIDName     string     // user name for UID (setuid, chown, ...), as evt.arg.uid shows it; see HasUIDName
+	FD          int64    // fd argument, or fd returned by open/socket/accept/dup
+	DirFD       int64    // dirfd of *at syscalls (AT_FDCWD = -100)
+	Path        string   // the path operated on, absolute when the driver can resolve it
+	OldPath     string   // rename/link source; symlink target
+	NewPath     string   // rename/link destination; symlink link path
+	Name        string   // other name argument (memfd_create name, module parameters)
+	Flags       uint32   // open flags (Linux O_*), unlinkat/renameat2/memfd flags, ...
+	Mode        uint32   // file mode bits (open with O_CREAT, chmod, mkdir)
+	UID         uint32   // setuid/setresuid/chown uid
+	GID         uint32   // setgid/setresgid/chown gid
+	TargetPID   int64    // ptrace/kill target
+	Request     int64    // ptrace request, ioctl request
+	Signal      int32    // kill/tkill signal
+	Cmd         int64    // bpf command, prctl option, fcntl command
+	Domain      int32    // socket domain (AF_*)
+	SockType    int32    // socket type (SOCK_*)
+	Proto       int32    // socket protocol
+	Sock        SockAddr // connection tuple or bound/listened address
+	Data        []byte   // I/O buffer (snaplen-limited)
+	Dev         uint32   // device of the opened file
+	Ino         uint64   // inode of the opened file
+	MountSource string   // mount source
+	MountTarget string   // mount/umount target
+	MountFSType string   // mount filesystem type
+	Args        []string // execve argv (without argv[0] as Falco's proc.args)
+	FDInfo      FDInfo   // what the event's file descriptor refers to
+	// Proc is the process (thread group) that performed the event. A
+	// driver may point it at what it knows of the process (it must for
+	// clone/fork/vfork/clone3 in the child, execve/execveat and procexit,
+	// where it describes the process as it is after the event); the state
+	// layer merges that into its process table and replaces Proc with the
+	// table's entry, which carries the Parent chain and user names.
+	Proc      *Process
+	Container *Container // its container; nil or ID "host" for host processes
+	Created   bool       // the open created the file (kernel FMODE_CREATED); see HasCreated
+	UIDName   string     // user name for UID (setuid, chown, ...), as evt.arg.uid shows it; see HasUIDName
 }
 
 // SockAddr is a socket address or a connection tuple.
