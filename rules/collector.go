@@ -50,6 +50,7 @@ type ruleInfo struct {
 	cond            text
 	output          string
 	outputAt        loc
+	outputSrc       text // output with positions
 	priority        engine.Priority
 	source          string
 	tags            []string
@@ -70,7 +71,7 @@ type ruleUpdate struct {
 	name            string
 	source          string // "" when not given
 	cond            *text
-	output          *string
+	output          *text
 	desc            *string
 	tags            *[]string
 	exceptions      *[]*exceptionInfo
@@ -240,8 +241,9 @@ func (c *collector) appendRule(u *ruleUpdate) *itemErr {
 	if u.cond != nil && u.cond.s != "" {
 		prev.cond = join(prev.cond, constText(" ", u.cond.at(0)), *u.cond)
 	}
-	if u.output != nil && *u.output != "" {
-		prev.output += " " + *u.output
+	if u.output != nil && u.output.s != "" {
+		prev.output += " " + u.output.s
+		prev.outputSrc = join(prev.outputSrc, constText(" ", u.output.at(0)), *u.output)
 	}
 	if u.desc != nil && *u.desc != "" {
 		prev.desc += " " + *u.desc
@@ -304,7 +306,8 @@ func (c *collector) replaceRule(u *ruleUpdate) *itemErr {
 		prev.cond = *u.cond
 	}
 	if u.output != nil {
-		prev.output = *u.output
+		prev.output = u.output.s
+		prev.outputSrc = *u.output
 	}
 	if u.desc != nil {
 		prev.desc = *u.desc

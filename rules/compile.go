@@ -28,10 +28,9 @@ type compiler struct {
 	res   *Result
 	texts []text
 
-	lists      []*compiledList
-	macros     []*compiledMacro
-	macroByNm  map[string]*compiledMacro
-	macroInfos map[string]*macroInfo
+	lists     []*compiledList
+	macros    []*compiledMacro
+	macroByNm map[string]*compiledMacro
 }
 
 type compiledList struct {
@@ -329,7 +328,7 @@ func (r *resolver) resolve(e parse.Expr) parse.Expr {
 		}
 		r.path = append(r.path, n.Name)
 		c := r.clone(m.ast)
-		var out parse.Expr = c
+		out := c
 		if !r.hasErr {
 			out = r.resolve(c)
 		}
@@ -503,17 +502,27 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 	}
 
 	output := r.output
+	outAt := func(off int) loc { return r.outputSrc.at(off) }
+	if len(r.outputSrc.s) != len(output) {
+		outAt = func(int) loc { return r.outputAt }
+	}
 	if strings.Contains(output, containerInfo) {
+		outAt = func(int) loc { return r.outputAt }
 		res.warnf(WarnDeprecatedItem, it, it.at, "%%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. The container plugin will automatically add required fields to the output message.")
 		output = strings.ReplaceAll(output, containerInfo, "")
 	}
 	format, err := engine.CompileOutput(output, cp.reg)
 	if err != nil {
+		at := r.outputAt
+		var ce *engine.CompileError
+		if errors.As(err, &ce) {
+			at = outAt(ce.Pos.Offset)
+		}
 		if r.skipUnknown && isUnknownFilterErr(err.Error()) {
-			res.warnf(WarnUnknownFilter, it, r.outputAt, "%s", err.Error())
+			res.warnf(WarnUnknownFilter, it, at, "%s", err.Error())
 			return nil, nil
 		}
-		res.errorf(ErrCompileOutput, it, r.outputAt, "%s", err.Error())
+		res.errorf(ErrCompileOutput, it, at, "%s", err.Error())
 		return nil, nil
 	}
 	for _, w := range format.Warnings() {

@@ -220,13 +220,13 @@ func (st *confState) run(i int, s confStep) {
 			t.Errorf("plugin requirements satisfied = %v, want %v (errors %v)", satisfied, *ex.Satisfied, st.rs.CheckPlugins(s.LoadedPlugins))
 		}
 	case "ruleset_add_compile_output":
-		min, err := engine.ParsePriority(s.MinPriority)
+		minPrio, err := engine.ParsePriority(s.MinPriority)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rs := map[string]bool{}
 		for _, r := range st.rs.Rules {
-			if r.Priority <= min {
+			if r.Priority <= minPrio {
 				rs[r.Name] = false
 			}
 		}

@@ -40,10 +40,9 @@ var knownKeys = map[string][]string{
 }
 
 var (
-	ruleAppendable   = []string{"condition", "output", "desc", "tags", "exceptions"}
-	ruleReplaceable  = []string{"condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration"}
-	exceptionKeys    = []string{"name", "fields", "comps", "values"}
-	pluginVersionKey = []string{"name", "version", "alternatives"}
+	ruleAppendable  = []string{"condition", "output", "desc", "tags", "exceptions"}
+	ruleReplaceable = []string{"condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration"}
+	exceptionKeys   = []string{"name", "fields", "comps", "values"}
 )
 
 // readFile reads one rules file into the collector. Every item that can be
@@ -480,6 +479,9 @@ func (c *collector) readRule(f *fileCtx, n *yaml.Node, it *item, res *Result) *i
 	}
 	r.output = strings.TrimSpace(out)
 	r.outputAt = f.at(on)
+	src := f.scalarText(on)
+	lead := len(out) - len(strings.TrimLeft(out, " \t\n\r\f\v"))
+	r.outputSrc = text{s: r.output, locs: src.locs[lead : lead+len(r.output)]}
 	if r.desc, _, _, err = f.str(n, "desc", false); err != nil {
 		return err
 	}
@@ -561,12 +563,13 @@ func (c *collector) readUpdate(f *fileCtx, n *yaml.Node, it *item, res *Result, 
 			}
 			u.exceptions = &exs
 		case "output", "desc":
-			s, _, _, err := f.str(n, key, false)
+			s, sn, _, err := f.str(n, key, false)
 			if err != nil {
 				return nil, err
 			}
 			if key == "output" {
-				u.output = &s
+				t := f.scalarText(sn)
+				u.output = &t
 			} else {
 				u.desc = &s
 			}

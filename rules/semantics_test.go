@@ -168,7 +168,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad cidr", []string{rule("x", "evt.type = connect and fd.net = 10.0.0.0/99")}, "10.0.0.0/99", ErrCompileCondition, "a.yaml", 3, 46},
 		{"syntax error", []string{rule("x", "evt.type = open and (proc.name = x")}, "", ErrCompileCondition, "a.yaml", 3, 48},
 		{"deep nesting", []string{rule("x", strings.Repeat("(", 1200)+"evt.type = open"+strings.Repeat(")", 1200))}, "max depth", ErrCompileCondition, "a.yaml", 3, 0},
-		{"bad output", []string{"- rule: x\n  desc: d\n  condition: evt.type = open\n  output: bad %proc.nope\n  priority: INFO\n"}, "proc.nope", ErrCompileOutput, "a.yaml", 4, 11},
+		{"bad output", []string{"- rule: x\n  desc: d\n  condition: evt.type = open\n  output: bad %proc.nope\n  priority: INFO\n"}, "proc.nope", ErrCompileOutput, "a.yaml", 4, 16},
 		{"error in macro", []string{"- macro: m\n  condition: proc.name = x and (\n" + rule("x", "evt.type = open and m")}, "", ErrCompileCondition, "a.yaml", 2, 33},
 		{"type error in macro", []string{"- macro: m\n  condition: proc.pid = abc\n" + rule("x", "evt.type = open and m")}, "abc", ErrCompileCondition, "a.yaml", 2, 25},
 		{"macro visibility", []string{"- macro: a\n  condition: b\n- macro: b\n  condition: evt.type = open\n" + rule("x", "a")}, "Undefined macro 'b' used in filter.", ErrValidate, "a.yaml", 2, 14},
