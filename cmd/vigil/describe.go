@@ -61,5 +61,9 @@ func (e *env) describe(paths []string, name string, asJSON bool) error {
 		}
 		return tw.Flush()
 	}
-	return usageErrorf("describe: no rule named %q in %s", name, strings.Join(paths, ", "))
+	from := "the default rules"
+	if len(paths) > 0 {
+		from = strings.Join(paths, ", ")
+	}
+	return usageErrorf("describe: no rule named %q in %s", name, from)
 }

@@ -39,7 +39,7 @@ func (e *env) listCommand() *cli.Command {
 			},
 			{
 				Name:  "rules",
-				Usage: "list the rules loaded from -r files",
+				Usage: "list the rules loaded from -r files (default: the embedded rules)",
 				Flags: []cli.Flag{
 					rulesFlag(),
 					&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},

@@ -8,14 +8,19 @@ import (
 	"github.com/vigilsec/vigil/rules"
 )
 
-// loadRules loads the rules files in paths for list and describe. Load
-// errors are printed on stderr and turned into errInvalid; warnings are
-// logged.
+// loadRules loads the rules files in paths, or the embedded default
+// ruleset when paths is empty. Load errors are printed on stderr and turned
+// into errInvalid; warnings are logged.
 func (e *env) loadRules(paths []string) (*rules.Ruleset, error) {
+	var (
+		rs  *rules.Ruleset
+		res *rules.Result
+	)
 	if len(paths) == 0 {
-		return nil, usageErrorf("no rules files given (use -r FILE)")
+		rs, res = rules.LoadFiles(rules.DefaultFiles(), nil)
+	} else {
+		rs, res = rules.Load(paths, nil)
 	}
-	rs, res := rules.Load(paths, nil)
 	for _, w := range res.Warnings {
 		e.log.Warn("rules: " + w.String())
 	}

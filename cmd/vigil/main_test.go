@@ -242,14 +242,27 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestRunNotAvailable checks that the sensor loads its rules and then says
+// that there is no driver to run it with.
 func TestRunNotAvailable(t *testing.T) {
-	for _, args := range [][]string{{}, {"run"}, {"-c", "/etc/falco/falco.yaml", "-o", "json_output=true", "-M", "5", "-U"}} {
+	good := writeFile(t, "good.yaml", goodRules)
+	for _, args := range [][]string{
+		{},
+		{"run"},
+		{"run", "-r", good},
+		{"-c", "/etc/falco/falco.yaml", "-o", "json_output=true", "-M", "5", "-U"},
+	} {
 		r := vigil(t, args...)
 		r.want(t, exitUsage)
-		if !strings.Contains(r.stderr, "no event driver is built yet") {
-			t.Errorf("vigil %v: stderr %q does not say that no driver exists", args, r.stderr)
+		if !strings.Contains(r.stderr, "rules loaded") || !strings.Contains(r.stderr, "no event driver is built yet") {
+			t.Errorf("vigil %v: stderr %q does not say that rules loaded and no driver exists", args, r.stderr)
 		}
 	}
+
+	// Rules that do not load stop it first.
+	bad := writeFile(t, "bad.yaml", badRules)
+	r := vigil(t, "run", "-r", bad)
+	r.want(t, exitInvalid)
 }
 
 func TestVersion(t *testing.T) {
@@ -335,6 +348,19 @@ func TestListAndDescribeRules(t *testing.T) {
 		}
 	}
 
+	// Without -r: the embedded default rules.
+	r = vigil(t, "list", "rules", "--json")
+	r.want(t, exitOK)
+	var defaults []jsonRule
+	if err := json.Unmarshal([]byte(r.stdout), &defaults); err != nil {
+		t.Fatal(err)
+	}
+	if len(defaults) == 0 {
+		t.Fatal("no embedded default rules listed")
+	}
+	r = vigil(t, "describe", defaults[0].Name)
+	r.want(t, exitOK)
+
 	// Rules that fail to load: exit 1 with the errors on stderr.
 	bad := writeFile(t, "bad.yaml", badRules)
 	r = vigil(t, "list", "rules", "-r", bad)
@@ -353,6 +379,7 @@ func TestFalcoFlags(t *testing.T) {
 		falco, sub []string
 	}{
 		{"-L", []string{"-r", good, "-L"}, []string{"list", "rules", "-r", good}},
+		{"-L defaults", []string{"-L"}, []string{"list", "rules"}},
 		{"-L json", []string{"-r", good, "-L", "-o", "json_output=true"}, []string{"list", "rules", "--json", "-r", good}},
 		{"-l", []string{"-r", good, "-l", "Test shell spawned"}, []string{"describe", "-r", good, "Test shell spawned"}},
 		{"--list", []string{"--list"}, []string{"list", "fields"}},

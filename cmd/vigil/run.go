@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vigilsec/vigil/engine"
 )
 
 // runOptions are the settings of the sensor (`vigil run` and the root
@@ -110,12 +112,19 @@ var errNoDriver = errors.New("cannot run the sensor: no event driver is built ye
 	"(the eBPF and fallback drivers come in later releases); " +
 	"`vigil validate`, `vigil list` and `vigil describe` work now")
 
-// runSensor runs the sensor with opts until it stops.
+// runSensor runs the sensor with opts until it stops. For now it loads the
+// rules (-r files, or the embedded defaults) and stops: there is no driver.
 func (e *env) runSensor(opts *runOptions) error {
 	if opts.ConfigFile != "" {
 		e.log.Warn("-c is accepted but configuration files are not read yet", "file", opts.ConfigFile)
 	}
 	e.log.Debug("sensor options", "rules", opts.RulesPaths, "overrides", len(opts.Overrides),
 		"duration", opts.Duration, "unbuffered", opts.Unbuffered)
+	rs, err := e.loadRules(opts.RulesPaths)
+	if err != nil {
+		return err
+	}
+	eng := engine.New(rs.Rules, nil)
+	e.log.Info("rules loaded", "rules", len(rs.Rules), "event_types", eng.EventTypes().Len())
 	return &exitError{code: exitUsage, err: errNoDriver}
 }
