@@ -57,9 +57,10 @@ type compiler struct {
 // event must be offered through an Engine or Filter.Match, which start a new
 // evaluation generation.
 type Compiler struct {
-	reg  *fields.Registry
-	memo map[string]*memo
-	gen  *uint64
+	reg   *fields.Registry
+	memo  map[string]*memo
+	bound map[string]fields.Extractor // shared extractors by field use
+	gen   *uint64
 }
 
 // memo caches the value of one shared sub-expression for one generation.
@@ -71,14 +72,14 @@ type memo struct {
 
 // NewCompiler returns a Compiler resolving fields in reg.
 func NewCompiler(reg *fields.Registry) *Compiler {
-	return &Compiler{reg: reg, memo: map[string]*memo{}, gen: new(uint64)}
+	return &Compiler{reg: reg, memo: map[string]*memo{}, bound: map[string]fields.Extractor{}, gen: new(uint64)}
 }
 
 // Compile turns a condition (macros already expanded) into a Filter. See
 // the package-level Compile for the errors it returns.
 func (cc *Compiler) Compile(e parse.Expr) (*Filter, []Warning, error) {
 	c := &compiler{reg: cc.reg, shared: cc}
-	p, err := c.expr(e)
+	p, err := c.expr1(e) // the whole condition is not worth memoising
 	if err != nil {
 		return nil, c.warnings, err
 	}
@@ -101,26 +102,27 @@ func (c *compiler) warnf(n parse.Node, format string, args ...any) {
 	c.warnings = append(c.warnings, Warning{Pos: n.Position(), Msg: fmt.Sprintf(format, args...)})
 }
 
-// expr compiles a boolean expression. With a shared Compiler, every
+// expr compiles a boolean expression. With a shared Compiler, every and/or
 // sub-expression is memoised under its canonical text, so that repeats
-// across conditions share one evaluation per event.
+// across conditions share one evaluation per event. It is compiled each
+// time all the same, so that every condition gets its own errors and
+// warnings.
 func (c *compiler) expr(e parse.Expr) (pred, error) {
-	if c.shared == nil {
-		return c.expr1(e)
+	p, err := c.expr1(e)
+	if err != nil || c.shared == nil {
+		return p, err
 	}
-	if _, ok := e.(*parse.Identifier); ok {
-		return c.expr1(e)
+	switch e.(type) {
+	case *parse.AndExpr, *parse.OrExpr:
+	default:
+		return p, nil // a single check costs about as much as the memo
 	}
 	key := e.String()
-	if m, ok := c.shared.memo[key]; ok {
-		return m.eval(c.shared.gen), nil
+	m, ok := c.shared.memo[key]
+	if !ok {
+		m = &memo{p: p}
+		c.shared.memo[key] = m
 	}
-	p, err := c.expr1(e)
-	if err != nil {
-		return nil, err
-	}
-	m := &memo{p: p}
-	c.shared.memo[key] = m
 	return m.eval(c.shared.gen), nil
 }
 

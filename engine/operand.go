@@ -303,12 +303,9 @@ func (c *compiler) field(e *parse.FieldExpr, rhs bool) (*operand, error) {
 	if f.Flags&fields.Deprecated != 0 {
 		c.warnf(e, "usage of deprecated field '%s' has been detected in the rule %s", f.Name, where)
 	}
-	x, err := f.Bind(arg, hasArg)
+	x, err := c.bind(f, arg, hasArg)
 	if err != nil {
 		return nil, errorf(e, "field %s: %v", e.String(), err)
-	}
-	if x.Type == fields.TypeString && x.Str == nil && x.Multi == nil {
-		x.Type = f.Type // the extractor left the type to the field
 	}
 	o := &operand{name: "field " + e.String(), typ: x.Type, flags: f.Flags, x: x}
 	if x.Multi != nil {
@@ -316,4 +313,50 @@ func (c *compiler) field(e *parse.FieldExpr, rhs bool) (*operand, error) {
 		o.list = f.Flags&fields.List != 0
 	}
 	return o, nil
+}
+
+// bind binds a field use. With a shared Compiler, every use of the same
+// field and argument shares one extractor whose string value is computed
+// once per evaluation generation: proc.cmdline, evt.arg.flags and friends
+// are built once per event however many rules test them.
+func (c *compiler) bind(f *fields.Field, arg string, hasArg bool) (fields.Extractor, error) {
+	key := f.Name
+	if hasArg {
+		key += "[" + arg + "]"
+	}
+	if c.shared != nil && !c.output {
+		if x, ok := c.shared.bound[key]; ok {
+			return x, nil
+		}
+	}
+	x, err := f.Bind(arg, hasArg)
+	if err != nil {
+		return x, err
+	}
+	if x.Type == fields.TypeString && x.Str == nil && x.Multi == nil {
+		x.Type = f.Type // the extractor left the type to the field
+	}
+	if c.shared != nil && !c.output {
+		if x.Str != nil {
+			x.Str = cachedStr(x.Str, c.shared.gen)
+		}
+		c.shared.bound[key] = x
+	}
+	return x, nil
+}
+
+// cachedStr wraps a string getter so that it runs once per generation.
+func cachedStr(get func(*driver.Event) (string, bool), gen *uint64) func(*driver.Event) (string, bool) {
+	var (
+		last uint64
+		val  string
+		ok   bool
+	)
+	return func(ev *driver.Event) (string, bool) {
+		if last != *gen || last == 0 {
+			last = *gen
+			val, ok = get(ev)
+		}
+		return val, ok
+	}
 }

@@ -25,6 +25,7 @@ const (
 type compiler struct {
 	c     *collector
 	reg   *fields.Registry
+	ec    *engine.Compiler // shared by every rule, so common sub-expressions are evaluated once per event
 	res   *Result
 	texts []text
 
@@ -54,7 +55,7 @@ type site struct {
 }
 
 func (c *collector) compile(reg *fields.Registry, res *Result) *Ruleset {
-	cp := &compiler{c: c, reg: reg, res: res, macroByNm: map[string]*compiledMacro{}}
+	cp := &compiler{c: c, reg: reg, ec: engine.NewCompiler(reg), res: res, macroByNm: map[string]*compiledMacro{}}
 	rs := &Ruleset{RequiredEngineVersion: c.engineVersion, RequiredPlugins: c.plugins, info: map[string]*RuleInfo{}}
 	cp.compileLists()
 	cp.compileMacros()
@@ -545,7 +546,7 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 	for _, w := range conditionWarnings(e) {
 		res.warnf(w.code, it, cp.warnLoc(w.pos, id, rv.sites, it.at), "%s", w.msg)
 	}
-	filter, warns, err := engine.Compile(e, cp.reg)
+	filter, warns, err := cp.ec.Compile(e)
 	if err != nil {
 		at := it.at
 		var ce *engine.CompileError
