@@ -48,8 +48,8 @@ func eventMix() []driver.Event {
 	systemd := mk("systemd", "/usr/lib/systemd/systemd", nil, nil)
 	sshd := mk("sshd", "/usr/sbin/sshd", []string{"-D"}, systemd)
 	bash := mk("bash", "/usr/bin/bash", nil, sshd)
-	make_ := mk("make", "/usr/bin/make", []string{"-j2"}, bash)
-	cc := mk("cc1", "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", []string{"-quiet", "main.c"}, make_)
+	makeProc := mk("make", "/usr/bin/make", []string{"-j2"}, bash)
+	cc := mk("cc1", "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", []string{"-quiet", "main.c"}, makeProc)
 	python := mk("python3", "/usr/bin/python3", []string{"app.py"}, bash)
 	curl := mk("curl", "/usr/bin/curl", []string{"-s", "https://example.com"}, bash)
 	host := &driver.Container{ID: "host", Has: driver.ContHasID}
@@ -78,7 +78,7 @@ func eventMix() []driver.Event {
 		open(cc, "/usr/include/stdio.h", rdonly),
 		open(cc, "/home/dev/src/main.c", rdonly),
 		open(cc, "/tmp/ccXYZ.s", wronly|creat),
-		open(make_, "/home/dev/src/Makefile", rdonly),
+		open(makeProc, "/home/dev/src/Makefile", rdonly),
 		open(python, "/usr/lib/python3.11/os.py", rdonly),
 		open(python, "/etc/ld.so.cache", rdonly),
 		open(bash, "/home/dev/.bash_history", wronly),
@@ -88,7 +88,7 @@ func eventMix() []driver.Event {
 		exec(cc),
 		exec(curl),
 		exec(python),
-		exec(make_),
+		exec(makeProc),
 		conn(curl, "93.184.216.34", 443),
 		conn(python, "10.0.0.7", 5432),
 	}

@@ -433,3 +433,42 @@ func TestParsePriority(t *testing.T) {
 		t.Error("priority names differ from Falco's")
 	}
 }
+
+// TestSharedCompilerMemo checks that memoised sub-expressions and cached
+// field values shared by several filters are recomputed for every event.
+func TestSharedCompilerMemo(t *testing.T) {
+	reg := testRegistry(t)
+	cc := NewCompiler(reg)
+	mk := func(name, cond string) *Rule {
+		e, err := parse.Parse(cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _, err := cc.Compile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Rule{Name: name, Enabled: true, EventTypes: EventTypes(e), Filter: f}
+	}
+	shared := "(t.str startswith /etc/ and t.num = -2)"
+	a := mk("a", "evt.type = openat and "+shared+" and t.str endswith .bak")
+	b := mk("b", "evt.type = openat and "+shared+" and t.str endswith .conf")
+	eng := New([]*Rule{a, b}, &Options{MatchAll: true})
+
+	bak, conf, other := testEvent(), testEvent(), testEvent()
+	conf.Path = "/etc/x.conf"
+	other.Path = "/usr/x.conf"
+	for i := 0; i < 3; i++ {
+		for _, c := range []struct {
+			ev   *driver.Event
+			want string
+		}{{bak, "a"}, {conf, "b"}, {other, ""}, {bak, "a"}} {
+			if got := names(eng.Match(c.ev, nil)); got != c.want {
+				t.Fatalf("round %d, path %s: got %q, want %q", i, c.ev.Path, got, c.want)
+			}
+			if got := a.Filter.Match(c.ev); got != (c.want == "a") {
+				t.Fatalf("Filter.Match a on %s = %v", c.ev.Path, got)
+			}
+		}
+	}
+}

@@ -121,9 +121,9 @@ func (o *operand) checkAll(m matcher) pred {
 // checkNone holds when the operand has values and m holds for none of them.
 func (o *operand) checkNone(m matcher) pred {
 	if !o.multi {
-		any := o.check(m)
+		hit := o.check(m)
 		has := o.exists()
-		return func(ev *driver.Event) bool { return has(ev) && !any(ev) }
+		return func(ev *driver.Event) bool { return has(ev) && !hit(ev) }
 	}
 	multi := o.x.Multi
 	var buf []fields.Value

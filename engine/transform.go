@@ -48,9 +48,10 @@ func (c *compiler) unaryTransformer(e *parse.TransformerExpr) (*operand, error) 
 			return nil, errorf(e, "transformer '%s' needs a string argument, %s is of type %s", e.Name, in.name, in.typ)
 		}
 		conv := strings.ToLower
-		if e.Name == "toupper" {
+		switch e.Name {
+		case "toupper":
 			conv = strings.ToUpper
-		} else if e.Name == "basename" {
+		case "basename":
 			conv = baseName
 		}
 		fn = func(v *fields.Value) (fields.Value, bool) { return fields.Value{Str: conv(v.Str)}, true }

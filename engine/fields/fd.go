@@ -323,7 +323,7 @@ func fdFields() []*Field {
 		d("fd.sip.name", TypeString, NoRHS|NoTransform, "Domain name of the server IP address."+dnsNote, unavailable(TypeString)),
 		d("fd.lip.name", TypeString, NoRHS|NoTransform, "Domain name of the local IP address."+dnsNote, unavailable(TypeString)),
 		d("fd.rip.name", TypeString, NoRHS|NoTransform, "Domain name of the remote IP address."+dnsNote, unavailable(TypeString)),
-		&Field{Name: "fd.dev", Class: c, Type: TypeInt, Desc: "Device number (Linux user-space encoding) of the file system holding the file; printed in hex.",
+		{Name: "fd.dev", Class: c, Type: TypeInt, Desc: "Device number (Linux user-space encoding) of the file system holding the file; printed in hex.",
 			Bind: fixed("fd.dev", func() Extractor {
 				x := numX(TypeInt, func(ev *driver.Event) (int64, bool) {
 					fi := fdinfo(ev)
