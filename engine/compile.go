@@ -58,6 +58,7 @@ type compiler struct {
 // evaluation generation.
 type Compiler struct {
 	reg   *fields.Registry
+	count map[string]int // occurrences of and/or sub-expressions (see Count)
 	memo  map[string]*memo
 	bound map[string]fields.Extractor // shared extractors by field use
 	gen   *uint64
@@ -73,6 +74,36 @@ type memo struct {
 // NewCompiler returns a Compiler resolving fields in reg.
 func NewCompiler(reg *fields.Registry) *Compiler {
 	return &Compiler{reg: reg, memo: map[string]*memo{}, bound: map[string]fields.Extractor{}, gen: new(uint64)}
+}
+
+// Count registers a condition that will be compiled later. When every
+// condition of a rule set is counted first, only sub-expressions that occur
+// more than once are memoised; the others are evaluated directly, saving the
+// memo's cost. Without Count, every and/or sub-expression is memoised.
+func (cc *Compiler) Count(e parse.Expr) {
+	if cc.count == nil {
+		cc.count = map[string]int{}
+	}
+	var walk func(e parse.Expr)
+	walk = func(e parse.Expr) {
+		var children []parse.Expr
+		switch n := e.(type) {
+		case *parse.AndExpr:
+			children = n.Children
+		case *parse.OrExpr:
+			children = n.Children
+		case *parse.NotExpr:
+			walk(n.Child)
+			return
+		default:
+			return
+		}
+		cc.count[e.String()]++
+		for _, c := range children {
+			walk(c)
+		}
+	}
+	walk(e)
 }
 
 // Compile turns a condition (macros already expanded) into a Filter. See
@@ -118,6 +149,9 @@ func (c *compiler) expr(e parse.Expr) (pred, error) {
 		return p, nil // a single check costs about as much as the memo
 	}
 	key := e.String()
+	if c.shared.count != nil && c.shared.count[key] < 2 {
+		return p, nil
+	}
 	m, ok := c.shared.memo[key]
 	if !ok {
 		m = &memo{p: p}

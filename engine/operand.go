@@ -340,6 +340,9 @@ func (c *compiler) bind(f *fields.Field, arg string, hasArg bool) (fields.Extrac
 		if x.Str != nil {
 			x.Str = cachedStr(x.Str, c.shared.gen)
 		}
+		if x.Multi != nil {
+			x.Multi = cachedMulti(x.Multi, c.shared.gen)
+		}
 		c.shared.bound[key] = x
 	}
 	return x, nil
@@ -358,5 +361,25 @@ func cachedStr(get func(*driver.Event) (string, bool), gen *uint64) func(*driver
 			val, ok = get(ev)
 		}
 		return val, ok
+	}
+}
+
+// cachedMulti wraps a multi-value getter so that it runs once per
+// generation. Called with an empty dst it returns its own buffer, which the
+// caller must only read, and only until the next event.
+func cachedMulti(get func(*driver.Event, []fields.Value) []fields.Value, gen *uint64) func(*driver.Event, []fields.Value) []fields.Value {
+	var (
+		last uint64
+		vals []fields.Value
+	)
+	return func(ev *driver.Event, dst []fields.Value) []fields.Value {
+		if last != *gen || last == 0 {
+			last = *gen
+			vals = get(ev, vals[:0])
+		}
+		if len(dst) == 0 {
+			return vals
+		}
+		return append(dst, vals...)
 	}
 }

@@ -25,7 +25,6 @@ const (
 type compiler struct {
 	c     *collector
 	reg   *fields.Registry
-	ec    *engine.Compiler // shared by every rule, so common sub-expressions are evaluated once per event
 	res   *Result
 	texts []text
 
@@ -55,7 +54,7 @@ type site struct {
 }
 
 func (c *collector) compile(reg *fields.Registry, res *Result) *Ruleset {
-	cp := &compiler{c: c, reg: reg, ec: engine.NewCompiler(reg), res: res, macroByNm: map[string]*compiledMacro{}}
+	cp := &compiler{c: c, reg: reg, res: res, macroByNm: map[string]*compiledMacro{}}
 	rs := &Ruleset{RequiredEngineVersion: c.engineVersion, RequiredPlugins: c.plugins, info: map[string]*RuleInfo{}}
 	cp.compileLists()
 	cp.compileMacros()
@@ -68,6 +67,7 @@ func (c *collector) compile(reg *fields.Registry, res *Result) *Ruleset {
 			rs.info[er.Name] = info
 		}
 	}
+	shareEvaluation(rs.Rules, reg)
 	for _, l := range cp.lists {
 		rs.Lists = append(rs.Lists, &List{Name: l.info.name, Items: l.items, Used: l.used, File: l.info.it.at.file, Line: l.info.it.at.line})
 	}
@@ -546,7 +546,7 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 	for _, w := range conditionWarnings(e) {
 		res.warnf(w.code, it, cp.warnLoc(w.pos, id, rv.sites, it.at), "%s", w.msg)
 	}
-	filter, warns, err := cp.ec.Compile(e)
+	filter, warns, err := engine.Compile(e, cp.reg)
 	if err != nil {
 		at := it.at
 		var ce *engine.CompileError
@@ -651,4 +651,21 @@ func conditionWarnings(e parse.Node) []condWarning {
 	}
 	walk(e)
 	return out
+}
+
+// shareEvaluation recompiles the rules' conditions with one engine.Compiler
+// that has seen them all, so that sub-expressions several rules share (the
+// expansions of macros such as open_write or spawned_process) are evaluated
+// once per event. Every condition compiled once already, so no error can
+// occur here; a rule that would fail keeps its first filter.
+func shareEvaluation(rules []*engine.Rule, reg *fields.Registry) {
+	ec := engine.NewCompiler(reg)
+	for _, r := range rules {
+		ec.Count(r.Condition)
+	}
+	for _, r := range rules {
+		if f, _, err := ec.Compile(r.Condition); err == nil {
+			r.Filter = f
+		}
+	}
 }
