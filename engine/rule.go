@@ -74,4 +74,13 @@ type Rule struct {
 
 	Filter *Filter
 	Format *Format
+	// Extra are additional named fields for JSON output_fields, each a
+	// template (Falco's append_output extra_fields).
+	Extra []OutputField
+}
+
+// OutputField is a named output template.
+type OutputField struct {
+	Key    string
+	Format *Format
 }

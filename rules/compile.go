@@ -23,10 +23,11 @@ const (
 // compiler turns the collected items into a Ruleset (Falco's
 // rule_loader::compiler).
 type compiler struct {
-	c     *collector
-	reg   *fields.Registry
-	res   *Result
-	texts []text
+	c      *collector
+	reg    *fields.Registry
+	extras []ExtraOutput
+	res    *Result
+	texts  []text
 
 	lists     []*compiledList
 	macros    []*compiledMacro
@@ -53,8 +54,8 @@ type site struct {
 	texts map[int]bool
 }
 
-func (c *collector) compile(reg *fields.Registry, res *Result) *Ruleset {
-	cp := &compiler{c: c, reg: reg, res: res, macroByNm: map[string]*compiledMacro{}}
+func (c *collector) compile(reg *fields.Registry, extras []ExtraOutput, res *Result) *Ruleset {
+	cp := &compiler{c: c, reg: reg, extras: extras, res: res, macroByNm: map[string]*compiledMacro{}}
 	rs := &Ruleset{RequiredEngineVersion: c.engineVersion, RequiredPlugins: c.plugins, info: map[string]*RuleInfo{}}
 	cp.compileLists()
 	cp.compileMacros()
@@ -512,6 +513,17 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 		res.warnf(WarnDeprecatedItem, it, it.at, "%%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. The container plugin will automatically add required fields to the output message.")
 		output = strings.ReplaceAll(output, containerInfo, "")
 	}
+	var extraFields []ExtraField
+	for _, x := range cp.extras {
+		if !x.Match.matches(r.name, r.source, r.tags) {
+			continue
+		}
+		if x.Text != "" {
+			output += " " + x.Text
+			outAt = func(int) loc { return r.outputAt }
+		}
+		extraFields = append(extraFields, x.Fields...)
+	}
 	format, err := engine.CompileOutput(output, cp.reg)
 	if err != nil {
 		at := r.outputAt
@@ -567,6 +579,15 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 		}
 		res.warnf(code, it, cp.warnLoc(w.Pos.Offset, id, rv.sites, it.at), "%s", w.Msg)
 	}
+	var extra []engine.OutputField
+	for _, f := range extraFields {
+		xf, err := engine.CompileOutput(f.Format, cp.reg)
+		if err != nil {
+			res.errorf(ErrCompileOutput, it, r.outputAt, "extra output field %q: %s", f.Key, err.Error())
+			return nil, nil
+		}
+		extra = append(extra, engine.OutputField{Key: f.Key, Format: xf})
+	}
 	types := engine.EventTypes(e)
 	if r.warnEvttypes && types.Len() > 100 {
 		res.warnf(WarnNoEvtType, it, it.at, "Rule matches too many evt.type values. This has a significant performance penalty.")
@@ -584,6 +605,7 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 		EventTypes: types,
 		Filter:     filter,
 		Format:     format,
+		Extra:      extra,
 	}, info
 }
 

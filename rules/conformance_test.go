@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,20 +45,26 @@ type confStep struct {
 	Match              string            `json:"match"`
 	ExpectEnabledCount *int              `json:"expect_enabled_count"`
 	MessageMacros      map[string]string `json:"message_macros"`
+	Format             string            `json:"format"`
+	Source             string            `json:"source"`
+	Rule               string            `json:"rule"`
+	Key                string            `json:"key"`
 }
 
 type confExpect struct {
-	Success                  *bool               `json:"success"`
-	ErrorsContain            []string            `json:"errors_contain"`
-	WarningsContain          []string            `json:"warnings_contain"`
-	ErrorsNotContain         []string            `json:"errors_not_contain"`
-	WarningsNotContain       []string            `json:"warnings_not_contain"`
-	HasWarnings              *bool               `json:"has_warnings"`
-	CompiledCondition        map[string]string   `json:"compiled_condition"`
-	CompiledOutputNotContain map[string][]string `json:"compiled_output_not_contains"`
-	EnabledRules             map[string]int      `json:"enabled_rules"`
-	DescribeRule             []describeCheck     `json:"describe_rule"`
-	LoadResultJSON           []describeCheck     `json:"load_result_json"`
+	Success                  *bool                        `json:"success"`
+	ErrorsContain            []string                     `json:"errors_contain"`
+	WarningsContain          []string                     `json:"warnings_contain"`
+	ErrorsNotContain         []string                     `json:"errors_not_contain"`
+	WarningsNotContain       []string                     `json:"warnings_not_contain"`
+	HasWarnings              *bool                        `json:"has_warnings"`
+	CompiledCondition        map[string]string            `json:"compiled_condition"`
+	CompiledOutputNotContain map[string][]string          `json:"compiled_output_not_contains"`
+	CompiledOutput           map[string]string            `json:"compiled_output"`
+	ExtraFields              map[string]map[string]string `json:"extra_output_formatted_fields"`
+	EnabledRules             map[string]int               `json:"enabled_rules"`
+	DescribeRule             []describeCheck              `json:"describe_rule"`
+	LoadResultJSON           []describeCheck              `json:"load_result_json"`
 	WarningSnippetCheck      *struct {
 		Select struct {
 			SnippetContains string `json:"snippet_contains"`
@@ -86,6 +93,7 @@ type confState struct {
 	res      *Result
 	file     File
 	rulesets map[string]map[string]bool // non-default rulesets: rule -> enabled
+	extras   []ExtraOutput              // add_extra_output* steps, applied to later loads
 	skipped  []string                   // checks that were not run, with reasons
 }
 
@@ -166,11 +174,6 @@ func unsupportedCase(cs *confCase) string {
 	if cs.Kind == "condition_details" {
 		return "Falco's filter_details_resolver introspection (describe JSON) has no counterpart in package rules"
 	}
-	for _, s := range cs.Steps {
-		if strings.HasPrefix(s.Op, "add_extra_output") {
-			return "append_output (extra output formats/fields) is a falco.yaml option handled outside package rules"
-		}
-	}
 	return ""
 }
 
@@ -199,7 +202,7 @@ func (st *confState) run(i int, s confStep) {
 			t.Fatalf("step %d: no rules", i)
 		}
 		st.file = File{Name: s.Filename, Data: []byte(*s.Rules)}
-		st.rs, st.res = LoadFiles([]File{st.file}, nil)
+		st.rs, st.res = LoadFiles([]File{st.file}, &Options{ExtraOutputs: st.extras})
 		for _, m := range st.res.Errors {
 			t.Logf("error: %s [%s]", m, m.Code)
 		}
@@ -207,6 +210,11 @@ func (st *confState) run(i int, s confStep) {
 			t.Logf("warning: %s [%s]", m, m.Code)
 		}
 		st.checkLoad(ex)
+	case "add_extra_output_format":
+		st.extras = append(st.extras, ExtraOutput{Match: OutputMatch{Source: s.Source, Tags: s.Tags, Rule: s.Rule}, Text: s.Format})
+	case "add_extra_output_formatted_field":
+		st.extras = append(st.extras, ExtraOutput{Match: OutputMatch{Source: s.Source, Tags: s.Tags, Rule: s.Rule},
+			Fields: []ExtraField{{Key: s.Key, Format: s.Format}}})
 	case "enable_rule", "enable_rule_exact", "enable_rule_wildcard":
 		how := map[string]Match{"enable_rule": MatchSubstring, "enable_rule_exact": MatchExact, "enable_rule_wildcard": MatchWildcard}[s.Op]
 		st.enable(s.Ruleset, st.rs.Select(s.Pattern, how), s.Enabled)
@@ -337,6 +345,27 @@ func (st *confState) checkLoad(ex confExpect) {
 		}
 		if got := r.Condition.String(); got != want {
 			t.Errorf("compiled condition of %q:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	for name, want := range ex.CompiledOutput {
+		if r := rs.Rule(name); r == nil {
+			t.Errorf("rule %q not loaded", name)
+		} else if r.Output != want {
+			t.Errorf("compiled output of %q:\n got %s\nwant %s", name, r.Output, want)
+		}
+	}
+	for name, want := range ex.ExtraFields {
+		r := rs.Rule(name)
+		if r == nil {
+			t.Errorf("rule %q not loaded", name)
+			continue
+		}
+		got := map[string]string{}
+		for _, f := range r.Extra {
+			got[f.Key] = f.Format.String()
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("extra output fields of %q: got %v, want %v", name, got, want)
 		}
 	}
 	for name, frags := range ex.CompiledOutputNotContain {

@@ -14,6 +14,7 @@ package rules
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,6 +28,47 @@ type Options struct {
 	// Fields is the field registry conditions and outputs are compiled
 	// against; nil means fields.Default().
 	Fields *fields.Registry
+	// ExtraOutputs append text and fields to the outputs of the rules they
+	// match, in order (Falco's append_output configuration).
+	ExtraOutputs []ExtraOutput
+}
+
+// ExtraOutput appends Text (after a space) to the output of every rule that
+// Match selects, and adds Fields to its JSON output_fields.
+type ExtraOutput struct {
+	Match  OutputMatch
+	Text   string
+	Fields []ExtraField
+}
+
+// ExtraField is a named output template rendered into output_fields.
+type ExtraField struct {
+	Key    string
+	Format string
+}
+
+// OutputMatch selects rules by source, by tags (a rule must carry every
+// tag listed) and by name. Empty members match every rule.
+type OutputMatch struct {
+	Source string
+	Tags   []string
+	Rule   string
+}
+
+// matches reports whether m selects the rule.
+func (m OutputMatch) matches(name, source string, tags []string) bool {
+	if m.Source != "" && m.Source != source {
+		return false
+	}
+	if m.Rule != "" && m.Rule != name {
+		return false
+	}
+	for _, t := range m.Tags {
+		if !slices.Contains(tags, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // File is a rules file held in memory.
@@ -93,7 +135,11 @@ func LoadFiles(files []File, opts *Options) (*Ruleset, *Result) {
 	for _, f := range files {
 		c.readFile(f.Name, f.Data, res)
 	}
-	rs := c.compile(reg, res)
+	var extras []ExtraOutput
+	if opts != nil {
+		extras = opts.ExtraOutputs
+	}
+	rs := c.compile(reg, extras, res)
 	// Vigil provides the container plugin's fields itself; any other plugin
 	// requirement cannot be met, which is worth a warning but, unlike in
 	// Falco, not a failure: rules using that plugin's source are skipped.
