@@ -258,7 +258,9 @@ func (s *State) Handle(ev *driver.Event) {
 			s.remove(e)
 		}
 	}
-	if t := ev.Time; t != 0 && uint64(t-s.userCheck) >= uint64(userCheckInterval) {
+	// Events from different CPUs may be slightly out of order: only a
+	// large step back (the clock was set) restarts the interval.
+	if t := ev.Time; t != 0 && (t-s.userCheck >= userCheckInterval || t-s.userCheck < -60*userCheckInterval) {
 		s.userCheck = t
 		s.users.check(&s.gen)
 	}
