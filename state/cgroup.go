@@ -179,7 +179,7 @@ func isHex64(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}
@@ -193,7 +193,7 @@ func isUID(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || c == '-' || c == '_') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && c != '-' && c != '_' {
 			return false
 		}
 	}

@@ -96,11 +96,17 @@ func (f *fakeFS) add(p fakeProc) {
 	for name, content := range p.rootEtc {
 		f.write(filepath.Join(dir, "root", "etc", name), content)
 	}
+	_ = os.Remove(filepath.Join(dir, "exe"))
+	_ = os.Remove(filepath.Join(dir, "cwd"))
 	if p.exe != "" {
-		os.Symlink(p.exe, filepath.Join(dir, "exe"))
+		if err := os.Symlink(p.exe, filepath.Join(dir, "exe")); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 	if p.cwd != "" {
-		os.Symlink(p.cwd, filepath.Join(dir, "cwd"))
+		if err := os.Symlink(p.cwd, filepath.Join(dir, "cwd")); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 }
 

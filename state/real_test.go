@@ -66,7 +66,10 @@ func TestRealProc(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Skip("cannot start sleep:", err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
 	pid := int64(cmd.Process.Pid)
 	var cp *driver.Process
 	for i := 0; i < 100; i++ {

@@ -384,7 +384,9 @@ func TestContainerUsersRefuseSymlinks(t *testing.T) {
 	f, s := seeded(t, nil)
 	f.add(fakeProc{pid: 500, ppid: 1, uid: 0, exe: "/bin/app", cmdline: []string{"app"}, cgroup: "0::/docker/" + hexA + "\n"})
 	root := filepath.Join(f.proc, "500", "root", "etc")
-	os.MkdirAll(root, 0o755)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(filepath.Join(f.etc, "passwd"), filepath.Join(root, "passwd")); err != nil {
 		t.Fatal(err)
 	}

@@ -164,8 +164,8 @@ type reader struct {
 	buf   []byte
 }
 
-func (r *reader) file(pid int, name string, max int) ([]byte, error) {
-	b, err := readBounded(filepath.Join(r.root, strconv.Itoa(pid), name), r.buf, max)
+func (r *reader) file(pid int, name string, limit int) ([]byte, error) {
+	b, err := readBounded(filepath.Join(r.root, strconv.Itoa(pid), name), r.buf, limit)
 	r.buf = b[:0]
 	return b, err
 }
@@ -275,19 +275,19 @@ func (r *reader) read(pid int) (Proc, error) {
 	return p, nil
 }
 
-// readBounded reads at most max bytes of the file at path into buf.
-func readBounded(path string, buf []byte, max int) ([]byte, error) {
+// readBounded reads at most limit bytes of the file at path into buf.
+func readBounded(path string, buf []byte, limit int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return buf[:0], err
 	}
 	defer f.Close()
-	if cap(buf) < max+1 {
-		buf = make([]byte, 0, max+1)
+	if cap(buf) < limit+1 {
+		buf = make([]byte, 0, limit+1)
 	}
 	buf = buf[:0]
-	for len(buf) < max {
-		n, err := f.Read(buf[len(buf):max])
+	for len(buf) < limit {
+		n, err := f.Read(buf[len(buf):limit])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			break
