@@ -247,7 +247,9 @@ func (s *State) SeedFromProc() error {
 // exited process stays valid until the next call.
 //
 // For an event of a known process that is not a lifecycle event, Handle
-// neither allocates nor touches /proc. When the process is unknown and
+// neither allocates nor touches /proc; the only file access on that path is
+// a stat of the host's passwd and group files once per second of event
+// time (Event.Time; events without a time never trigger it). When the process is unknown and
 // cannot be read, Event.Proc keeps what the driver put there and
 // Event.Container is left as it is.
 func (s *State) Handle(ev *driver.Event) {
@@ -399,7 +401,9 @@ func (s *State) lazy(pid, now int64) *entry {
 		return nil // evicted at once: MaxProcs is tiny
 	}
 	if child.proc.Pid != pid {
-		// pid was a thread id; its events carry the process id.
+		// pid was a thread id (events should carry the process id):
+		// do not read it again and again.
+		s.negative(pid, now)
 		return nil
 	}
 	return child

@@ -45,6 +45,14 @@ var ErrGone = fmt.Errorf("process gone: %w", fs.ErrNotExist)
 // Proc is one process as read from procfs. The embedded Process has the
 // ProcHas* bits set for what could be read; Parent is always nil and the
 // user and group names are left to the state layer.
+//
+// Of the exe flags, /proc tells ExeFromMemfd (the exe link names a memfd)
+// and ExeWritable (computed from the executable's owner, mode and the
+// process's effective ids and CAP_DAC_OVERRIDE); ExeUpperLayer and
+// ExeLowerLayer are not determined and stay false. VPid is the innermost
+// NSpid value, SID the innermost NSsid (so that it compares with VPid), PGID
+// the host value and VPGID the innermost NSpgid. UID and GID are the
+// effective ids.
 type Proc struct {
 	driver.Process
 	// Cgroup is the raw contents of /proc/PID/cgroup (one
