@@ -1,0 +1,34 @@
+package ebpf
+
+import "github.com/vigilsec/vigil/driver"
+
+// coverage returns the event types and fields the eBPF driver produces.
+func coverage() driver.Coverage {
+	var ev driver.EventTypeSet
+	for _, t := range nrTypes {
+		if t != driver.EventUnknown {
+			ev.Add(t)
+		}
+	}
+	ev.Add(evtProcexit)
+	return driver.Coverage{
+		Events: ev,
+		Fields: driver.HasRes | driver.HasFD | driver.HasDirFD | driver.HasPath | driver.HasOldPath |
+			driver.HasNewPath | driver.HasFlags | driver.HasMode | driver.HasUID | driver.HasGID |
+			driver.HasTargetPID | driver.HasRequest | driver.HasSignal | driver.HasCmd | driver.HasSocket |
+			driver.HasAddr | driver.HasData | driver.HasDev | driver.HasMount | driver.HasArgs |
+			driver.HasFDInfo | driver.HasCPU | driver.HasName | driver.HasCreated,
+		ProcFields: driver.ProcHasPid | driver.ProcHasPPid | driver.ProcHasVPid | driver.ProcHasName |
+			driver.ProcHasExe | driver.ProcHasExePath | driver.ProcHasArgs | driver.ProcHasEnv |
+			driver.ProcHasCwd | driver.ProcHasTTY | driver.ProcHasSID | driver.ProcHasLoginUID |
+			driver.ProcHasUser | driver.ProcHasStart | driver.ProcHasCaps | driver.ProcHasExeFlags |
+			driver.ProcHasExeIno | driver.ProcHasPGID,
+		Notes: []string{
+			"every x86_64 syscall can be reported with its result; arguments are decoded for the file, network, process, privilege, module, mount, bpf and namespace syscalls Falco rules use",
+			"32-bit (ia32 compat) syscalls are not reported",
+			"paths are made absolute against the dirfd or the working directory without following symlinks, as Falco does",
+			"proc.is_exe_upper_layer is always false (overlayfs layers are not inspected yet)",
+			"procexit is reported when the last thread of a process exits; thread creation is reported only when clone or clone3 events are requested",
+		},
+	}
+}
