@@ -59,11 +59,19 @@ func (f *Formatter) Append(dst []byte, a *Alert) []byte {
 // "<time>: <Priority> <message>", without a trailing newline. The message
 // is written as given: escaping field values is the engine's business.
 func (f *Formatter) AppendText(dst []byte, a *Alert) []byte {
-	dst = f.appendTime(dst, a.Time)
+	dst = f.appendTime(dst, alertTime(a))
 	dst = append(dst, ": "...)
 	dst = append(dst, a.Priority.String()...)
 	dst = append(dst, ' ')
 	return append(dst, a.Message...)
+}
+
+// alertTime returns the alert's time, or the epoch for the zero time.
+func alertTime(a *Alert) time.Time {
+	if a.Time.IsZero() {
+		return time.Unix(0, 0)
+	}
+	return a.Time
 }
 
 func (f *Formatter) appendTime(dst []byte, t time.Time) []byte {
@@ -86,7 +94,8 @@ func (f *Formatter) appendTime(dst []byte, t time.Time) []byte {
 // invalid UTF-8 replaced by U+FFFD). output_fields holds the alert's Fields
 // with their keys sorted, plus the event time in nanoseconds since the
 // epoch as "evt.time" (or "evt.time.iso8601" with ISO8601). Fields that are
-// not a valid JSON object are replaced by an empty object.
+// not a valid JSON object are replaced by an empty object. A zero Time is
+// written as the epoch.
 func (f *Formatter) AppendJSON(dst []byte, a *Alert) []byte {
 	dst = append(dst, `{"hostname":`...)
 	dst = appendString(dst, a.Hostname)
@@ -109,7 +118,7 @@ func (f *Formatter) AppendJSON(dst []byte, a *Alert) []byte {
 		if f.ISO8601 {
 			key = "evt.time.iso8601"
 		}
-		dst = appendFields(dst, a.Fields, key, a.Time.UnixNano())
+		dst = appendFields(dst, a.Fields, key, alertTime(a).UnixNano())
 	}
 	dst = append(dst, `,"priority":`...)
 	dst = appendString(dst, a.Priority.String())
@@ -123,7 +132,7 @@ func (f *Formatter) AppendJSON(dst []byte, a *Alert) []byte {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `,"time":"`...)
-	dst = a.Time.UTC().AppendFormat(dst, layoutISO8601)
+	dst = alertTime(a).UTC().AppendFormat(dst, layoutISO8601)
 	return append(dst, `"}`...)
 }
 
