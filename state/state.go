@@ -247,11 +247,14 @@ func (s *State) SeedFromProc() error {
 // exited process stays valid until the next call.
 //
 // For an event of a known process that is not a lifecycle event, Handle
-// neither allocates nor touches /proc; the only file access on that path is
-// a stat of the host's passwd and group files once per second of event
-// time (Event.Time; events without a time never trigger it). When the process is unknown and
-// cannot be read, Event.Proc keeps what the driver put there and
-// Event.Container is left as it is.
+// neither allocates nor touches /proc; the only file access on that path
+// is a stat of the host's passwd and group files once per second of event
+// time (Event.Time; events without a time never trigger it).
+//
+// When the process is unknown and cannot be read, Event.Proc and
+// Event.Container keep what the driver put there (a driver that reuses its
+// Event must clear them). A known process whose cgroup could not be read
+// gets a nil Container (container fields unavailable).
 func (s *State) Handle(ev *driver.Event) {
 	if s.pending != nil {
 		e := s.pending
@@ -313,6 +316,8 @@ func (s *State) Handle(ev *driver.Event) {
 	ev.Proc = &e.proc
 	if e.cont != nil {
 		ev.Container = &e.cont.c
+	} else {
+		ev.Container = nil
 	}
 	if (k == kindSetuid || k == kindUIDArg) && ev.Has.Has(driver.HasUID) {
 		if u := db.user(ev.UID); u != nil {
