@@ -344,3 +344,19 @@ func FuzzSplitNUL(f *testing.F) {
 		_, _ = parseBtime(b)
 	})
 }
+
+func BenchmarkSnapshot(b *testing.B) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		b.Skip("no procfs:", err)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		procs, err := Snapshot("/proc")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(procs)
+	}
+	b.ReportMetric(float64(n), "procs")
+}
