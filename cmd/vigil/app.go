@@ -100,6 +100,7 @@ func (e *env) newApp() *cli.App {
 			e.listCommand(),
 			e.describeCommand(),
 			e.versionCommand(),
+			e.probeCommand(),
 		},
 	}
 }

@@ -1,0 +1,14 @@
+package main
+
+import (
+	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/ebpf"
+)
+
+// driverFactories lists the drivers Vigil can build, in the order
+// `--driver auto` tries them.
+func driverFactories() []driver.Factory {
+	return []driver.Factory{
+		ebpf.Factory(),
+	}
+}
