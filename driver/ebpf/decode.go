@@ -31,6 +31,7 @@ const (
 	nrFork         = 57
 	nrVfork        = 58
 	nrExecve       = 59
+	nrExit         = 60
 	nrKill         = 62
 	nrChdir        = 80
 	nrFchdir       = 81
@@ -60,6 +61,7 @@ const (
 	nrInitModule   = 175
 	nrTkill        = 200
 	nrTgkill       = 234
+	nrExitGroup    = 231
 	nrOpenat       = 257
 	nrMkdirat      = 258
 	nrFchownat     = 260
@@ -113,6 +115,7 @@ const (
 	sbRdonly       = 1
 	sImmutable     = 8
 	capDacOverride = 1
+	tcpListen      = 10
 )
 
 // nrTypes maps x86_64 syscall numbers to event types (EventUnknown for
@@ -759,7 +762,12 @@ func (d *decoder) fillSock(info *driver.FDInfo) {
 		}
 	case afUnix:
 		info.Type = driver.FDUnix
-		s.LocalAddr, s.RemoteAddr = netip.Addr{}, netip.Addr{}
+		path := d.items[itUnixPeer]
+		if !path.ok {
+			path = d.items[itUnix]
+		}
+		s.UnixPath = d.str(appendUnixPath(d.buf[:0], path.data))
+		info.Name = s.UnixPath
 		return
 	case afNetlink:
 		info.Type = driver.FDNetlink
@@ -770,6 +778,9 @@ func (d *decoder) fillSock(info *driver.FDInfo) {
 	}
 	s.LocalPort = le.Uint16(p[siSport:])
 	s.RemotePort = le.Uint16(p[siDport:])
+	s.Server = p[siState] == tcpListen
+	d.buf = appendTupleName(d.buf[:0], s)
+	info.Name = d.str(d.buf)
 }
 
 // v4ish reports an IPv4-mapped or unspecified IPv6 address.
@@ -867,7 +878,8 @@ func (d *decoder) sockTuple(ev *driver.Event, server bool) bool {
 				if info.Type == driver.FDIPv4 {
 					addr = addr.Unmap()
 				}
-				if server && ev.Type == nrTypes[nrBind] {
+				if server && ev.Type == nrTypes[nrBind] && ev.Res != 0 {
+					// A failed bind: what the process asked for.
 					s.LocalAddr, s.LocalPort = addr, port
 				} else if !server {
 					s.RemoteAddr, s.RemotePort = addr, port
@@ -924,18 +936,22 @@ func appendIP(dst []byte, a netip.Addr) []byte {
 }
 
 func (d *decoder) decodeExec(a [6]uint64, ev *driver.Event) error {
-	ev.Type = evtExecve
-	if int64(a[0]) == nrExecveat {
-		ev.Type = evtExecveat
-	}
 	ev.Res = 0
 	p, err := d.process(ev)
 	if err != nil {
 		return err
 	}
-	if fn := d.items[itPath]; fn.ok {
-		ev.Path = d.str(cstr(fn.data))
+	var fn []byte
+	if it := d.items[itPath]; it.ok {
+		fn = cstr(it.data)
+		ev.Path = d.str(fn)
 		ev.Has |= driver.HasPath
+	}
+	// The kernel rewrites the syscall number to execve's during a
+	// successful exec; execveat with a descriptor shows as /dev/fd/N.
+	ev.Type = evtExecve
+	if int64(a[0]) == nrExecveat || (len(fn) > 8 && string(fn[:8]) == "/dev/fd/") {
+		ev.Type = evtExecveat
 	}
 	ev.Args = p.Args
 	ev.Has |= driver.HasArgs

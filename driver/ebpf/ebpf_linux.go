@@ -62,6 +62,17 @@ var syscallHandlers = map[uint64]handler{
 	nrDup3: hFD, nrFchmod: hFD, nrFchown: hFD, nrSetns: hFD, nrFchdir: hFD,
 }
 
+// childSide reports the syscalls that are reported from the scheduler's
+// fork tracepoint (the child side) rather than at syscall exit, and those
+// that never return.
+func childSide(nr uint64) bool {
+	switch nr {
+	case nrClone, nrFork, nrVfork, nrClone3, nrExit, nrExitGroup:
+		return true
+	}
+	return false
+}
+
 // Stats are the driver's counters.
 type Stats struct {
 	// Events is the number of records decoded and emitted.
@@ -88,6 +99,9 @@ type Driver struct {
 	events       atomic.Uint64
 	decodeErrors atomic.Uint64
 	startup      time.Duration
+
+	// raw, when set (by tests), sees every record before it is decoded.
+	raw func([]byte)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -178,7 +192,7 @@ func New(opts *driver.Options) (*Driver, error) {
 		hFD:    d.objs.VigilSysFd,
 	}
 	for nr, t := range nrTypes {
-		if t == driver.EventUnknown || !types.Has(t) || nr >= 512 {
+		if t == driver.EventUnknown || !types.Has(t) || nr >= 512 || childSide(uint64(nr)) {
 			continue
 		}
 		if err := d.objs.Handlers.Put(uint32(nr), progs[syscallHandlers[uint64(nr)]]); err != nil {
@@ -262,6 +276,9 @@ func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
 				return nil
 			}
 			return fmt.Errorf("ebpf: read ring buffer: %w", err)
+		}
+		if d.raw != nil {
+			d.raw(rec.RawSample)
 		}
 		if err := dec.decode(rec.RawSample, &ev); err != nil {
 			d.decodeErrors.Add(1)

@@ -54,9 +54,10 @@ func Probe() error {
 		Name: "vigil_probe",
 		Type: ebpf.RawTracepoint,
 		Instructions: asm.Instructions{
-			asm.StoreImm(asm.R10, -8, 0, asm.DWord),
+			asm.Mov.Imm(asm.R1, 0),
+			asm.StoreMem(asm.RFP, -8, asm.R1, asm.DWord),
 			asm.LoadMapPtr(asm.R1, rb.FD()),
-			asm.Mov.Reg(asm.R2, asm.R10),
+			asm.Mov.Reg(asm.R2, asm.RFP),
 			asm.Add.Imm(asm.R2, -8),
 			asm.Mov.Imm(asm.R3, 8),
 			asm.Mov.Imm(asm.R4, 0),

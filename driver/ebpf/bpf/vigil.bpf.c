@@ -612,7 +612,8 @@ int vigil_fork(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		pflags = PI_THREAD;
 	}
-	if (is_self(bpf_get_current_pid_tgid()))
+	/* Vigil's own threads are not reported; processes it starts are. */
+	if (tid != tgid && is_self(bpf_get_current_pid_tgid()))
 		return 0;
 	__u8 *buf = rec_start(KIND_FORK, 0, NULL, ((__u64)tgid << 32) | tid);
 	if (!buf)

@@ -1,0 +1,206 @@
+//go:build linux && amd64
+
+package ebpf
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// helperEnv selects a helper action when the test binary is re-executed as
+// a child: the tests act through children because the driver does not
+// report Vigil's (here: the test process's) own syscalls.
+const helperEnv = "VIGIL_EBPF_HELPER"
+
+func TestMain(m *testing.M) {
+	if action := os.Getenv(helperEnv); action != "" {
+		if err := runHelper(action, os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func bytePtr(s string) *byte {
+	p, err := unix.BytePtrFromString(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// sys runs a raw syscall and turns its errno into an error.
+func sys(nr uintptr, a ...uintptr) (uintptr, error) {
+	var args [6]uintptr
+	copy(args[:], a)
+	r, _, e := unix.Syscall6(nr, args[0], args[1], args[2], args[3], args[4], args[5])
+	if e != 0 {
+		return r, fmt.Errorf("syscall %d: %w", nr, e)
+	}
+	return r, nil
+}
+
+func ptr(s string) uintptr { return uintptr(unsafe.Pointer(bytePtr(s))) }
+
+func runHelper(action string, args []string) error {
+	switch action {
+	case "exit":
+		// exit CODE [args...]: just exit with CODE (the exec is the event).
+		code, _ := strconv.Atoi(args[0])
+		os.Exit(code)
+
+	case "files":
+		// files DIR: file operations through the legacy and *at syscalls,
+		// with relative paths from DIR.
+		dir := args[0]
+		if err := os.Chdir(dir); err != nil {
+			return err
+		}
+		fd, err := sys(unix.SYS_OPEN, ptr("rel.txt"), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, 0o640)
+		if err != nil {
+			return err
+		}
+		if _, err := unix.Write(int(fd), []byte("x")); err != nil {
+			return err
+		}
+		unix.Close(int(fd))
+		if err := os.Mkdir("sub", 0o755); err != nil {
+			return err
+		}
+		dfd, err := unix.Open("sub", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		if err != nil {
+			return err
+		}
+		fd, err = sys(unix.SYS_OPENAT, uintptr(dfd), ptr("../sub/./inner.txt"), unix.O_CREAT|unix.O_RDWR, 0o600)
+		if err != nil {
+			return err
+		}
+		unix.Close(int(fd))
+		if _, err := sys(unix.SYS_RENAME, ptr("rel.txt"), ptr("renamed.txt")); err != nil {
+			return err
+		}
+		if _, err := sys(unix.SYS_RENAMEAT, uintptr(dfd), ptr("inner.txt"), uintptr(dfd), ptr("inner2.txt")); err != nil {
+			return err
+		}
+		if _, err := sys(unix.SYS_SYMLINK, ptr("/etc/hostname"), ptr("link")); err != nil {
+			return err
+		}
+		if _, err := sys(unix.SYS_MKDIR, ptr("made"), 0o700); err != nil {
+			return err
+		}
+		if _, err := sys(unix.SYS_RMDIR, ptr("made")); err != nil {
+			return err
+		}
+		if _, err := sys(unix.SYS_CHMOD, ptr("renamed.txt"), 0o604); err != nil {
+			return err
+		}
+		if _, err := sys(unix.SYS_UNLINKAT, uintptr(dfd), ptr("inner2.txt"), 0); err != nil {
+			return err
+		}
+		// A failed open: the path is still resolved.
+		if _, err := sys(unix.SYS_OPENAT, atFDCWDArg(), ptr("missing/none.txt"), unix.O_RDONLY, 0); err == nil {
+			return fmt.Errorf("open of a missing file succeeded")
+		}
+		return nil
+
+	case "server":
+		// server: listen on 127.0.0.1, print the port, accept one
+		// connection and read until EOF.
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, 64)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+		return nil
+
+	case "client":
+		// client PORT: connect with a blocking socket, send with sendto,
+		// duplicate the socket.
+		port, _ := strconv.Atoi(args[0])
+		s, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return err
+		}
+		if err := unix.Connect(s, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return err
+		}
+		if err := unix.Sendto(s, []byte("hello vigil"), 0, nil); err != nil {
+			return err
+		}
+		if _, err := unix.Dup(s); err != nil {
+			return err
+		}
+		return unix.Close(s)
+
+	case "ptrace":
+		// ptrace PID: attach to PID and detach.
+		pid, _ := strconv.Atoi(args[0])
+		runtime.LockOSThread()
+		if err := unix.PtraceAttach(pid); err != nil {
+			return err
+		}
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+			return err
+		}
+		return unix.PtraceDetach(pid)
+
+	case "memfd":
+		// memfd: copy /bin/true into a memfd and execute it from there.
+		fd, err := unix.MemfdCreate("vigiltest", 0)
+		if err != nil {
+			return err
+		}
+		src, err := os.ReadFile("/bin/true")
+		if err != nil {
+			return err
+		}
+		if _, err := unix.Write(fd, src); err != nil {
+			return err
+		}
+		argv := []*byte{bytePtr("true"), bytePtr("from-memfd"), nil}
+		envv := []*byte{nil}
+		_, err = sys(unix.SYS_EXECVEAT, uintptr(fd), ptr(""), uintptr(unsafe.Pointer(&argv[0])),
+			uintptr(unsafe.Pointer(&envv[0])), unix.AT_EMPTY_PATH)
+		return err
+
+	case "sleep":
+		time.Sleep(time.Minute)
+		return nil
+
+	case "selfexe":
+		p, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		fmt.Println(filepath.Clean(p))
+		return nil
+	}
+	return fmt.Errorf("unknown helper action %q", action)
+}
+
+func atFDCWDArg() uintptr {
+	fd := unix.AT_FDCWD
+	return uintptr(fd)
+}
