@@ -50,6 +50,11 @@ type Options struct {
 	// SelfPID is Vigil's own pid: drivers must not report (or react to)
 	// their own activity where that could loop.
 	SelfPID int
+	// Resync, when set, is called by a driver that lost events it cannot
+	// recover (a kernel queue overflowed), so that the state layer can
+	// reread /proc. It is called from the goroutine that calls emit, never
+	// during an emit call.
+	Resync func()
 }
 
 // Factory describes a driver that Vigil knows how to build.
