@@ -103,6 +103,10 @@ type Driver struct {
 	// raw, when set (by tests), sees every record before it is decoded.
 	raw func([]byte)
 
+	closed      atomic.Bool
+	finalDrops  uint64 // drop counters as they were at Close
+	finalPerCPU []uint64
+
 	closeOnce sync.Once
 	closeErr  error
 	log       *slog.Logger
@@ -299,8 +303,8 @@ func (d *Driver) Stats() Stats {
 }
 
 func (d *Driver) drops() (uint64, []uint64) {
-	if d.objs.Drops == nil {
-		return 0, nil
+	if d.objs.Drops == nil || d.closed.Load() {
+		return d.finalDrops, d.finalPerCPU
 	}
 	var per []uint64
 	if err := d.objs.Drops.Lookup(uint32(0), &per); err != nil {
@@ -318,6 +322,8 @@ func (d *Driver) drops() (uint64, []uint64) {
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
 		start := time.Now()
+		d.finalDrops, d.finalPerCPU = d.drops()
+		d.closed.Store(true)
 		d.closeErr = d.release()
 		d.log.Debug("ebpf: detached", "took", time.Since(start))
 	})

@@ -3,6 +3,7 @@
 package ebpf
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigilsec/vigil/driver"
 )
 
 // helperEnv selects a helper action when the test binary is re-executed as
@@ -185,6 +188,36 @@ func runHelper(action string, args []string) error {
 			uintptr(unsafe.Pointer(&envv[0])), unix.AT_EMPTY_PATH)
 		return err
 
+	case "seccomp-probe":
+		// seccomp-probe: make bpf(2) fail with EPERM for every thread, then
+		// probe and print the classification and the message.
+		if err := denyBPF(); err != nil {
+			return err
+		}
+		fallthrough
+	case "probe":
+		err := Probe()
+		fmt.Printf("permission=%v notsupported=%v err=%v\n",
+			errors.Is(err, driver.ErrPermission), errors.Is(err, driver.ErrNotSupported), err)
+		return nil
+
+	case "misc":
+		// misc: privilege, signal and namespace syscalls.
+		if err := unix.Setuid(os.Getuid()); err != nil {
+			return err
+		}
+		if err := unix.Setgid(os.Getgid()); err != nil {
+			return err
+		}
+		if err := unix.Kill(os.Getpid(), 0); err != nil {
+			return err
+		}
+		if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+			return err
+		}
+		_, _ = sys(unix.SYS_BPF, 0xffff, 0, 0) // an invalid command: EINVAL
+		return nil
+
 	case "sleep":
 		time.Sleep(time.Minute)
 		return nil
@@ -198,6 +231,27 @@ func runHelper(action string, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown helper action %q", action)
+}
+
+// denyBPF installs, on all threads, a seccomp filter that fails bpf(2)
+// with EPERM.
+func denyBPF() error {
+	const (
+		retAllow = 0x7fff0000
+		retErrno = 0x00050000
+	)
+	filter := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_BPF},
+		{Code: unix.BPF_RET | unix.BPF_K, K: retErrno | uint32(unix.EPERM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: retAllow},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	_, err := sys(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	return err
 }
 
 func atFDCWDArg() uintptr {

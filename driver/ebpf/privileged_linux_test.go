@@ -156,6 +156,85 @@ func TestPrivilegedProbe(t *testing.T) {
 	}
 }
 
+// TestPrivilegedProbeSeccomp runs the probe under a seccomp filter that
+// denies bpf(2): it must say "no permission" and name seccomp.
+func TestPrivilegedProbeSeccomp(t *testing.T) {
+	requireDriver(t)
+	out, err := helper("seccomp-probe").Output()
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	s := string(out)
+	if !strings.Contains(s, "permission=true") || !strings.Contains(s, "notsupported=false") || !strings.Contains(s, "seccomp") {
+		t.Errorf("probe under seccomp: %s", s)
+	}
+	t.Logf("%s", strings.TrimSpace(s))
+}
+
+// TestPrivilegedProbeUnprivileged runs the probe as nobody: it must say
+// "no permission" and name the missing capabilities.
+func TestPrivilegedProbeUnprivileged(t *testing.T) {
+	requireDriver(t)
+	// Run a copy of the test binary from a directory nobody can reach.
+	dir, err := os.MkdirTemp("", "vigil-ebpf-probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "ebpf.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := helper("probe")
+	cmd.Path, cmd.Args[0], cmd.Dir = exe, exe, dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("cannot run the test binary as nobody: %v", err)
+	}
+	s := string(out)
+	if !strings.Contains(s, "permission=true") || !strings.Contains(s, "CAP_BPF") {
+		t.Errorf("probe as nobody: %s", s)
+	}
+	t.Logf("%s", strings.TrimSpace(s))
+}
+
+func TestPrivilegedMisc(t *testing.T) {
+	_, c := startDriver(t, "setuid", "setgid", "kill", "unshare", "bpf")
+	cmd := helper("misc")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	pid := cmd.Process.Pid
+	setuid := c.waitFor(t, "setuid", func(ev *driver.Event) bool { return is(ev, pid, "setuid") })
+	if setuid.UID != uint32(os.Getuid()) || setuid.Res != 0 || !setuid.Has.Has(driver.HasUID) {
+		t.Errorf("setuid: uid %d res %d", setuid.UID, setuid.Res)
+	}
+	setgid := c.waitFor(t, "setgid", func(ev *driver.Event) bool { return is(ev, pid, "setgid") })
+	if setgid.GID != uint32(os.Getgid()) || !setgid.Has.Has(driver.HasGID) {
+		t.Errorf("setgid: gid %d", setgid.GID)
+	}
+	kill := c.waitFor(t, "kill", func(ev *driver.Event) bool { return is(ev, pid, "kill") })
+	if kill.TargetPID != int64(pid) || kill.Signal != 0 || !kill.Has.Has(driver.HasTargetPID|driver.HasSignal) {
+		t.Errorf("kill: target %d sig %d", kill.TargetPID, kill.Signal)
+	}
+	unshare := c.waitFor(t, "unshare", func(ev *driver.Event) bool { return is(ev, pid, "unshare") })
+	if unshare.Flags != syscall.CLONE_NEWUTS || unshare.Res != 0 {
+		t.Errorf("unshare: flags %#x res %d", unshare.Flags, unshare.Res)
+	}
+	bpf := c.waitFor(t, "bpf", func(ev *driver.Event) bool { return is(ev, pid, "bpf") && ev.Cmd == 0xffff })
+	if bpf.Res != -int64(syscall.EINVAL) || !bpf.Has.Has(driver.HasCmd) {
+		t.Errorf("bpf: cmd %d res %d", bpf.Cmd, bpf.Res)
+	}
+}
+
 func TestPrivilegedExecForkExit(t *testing.T) {
 	_, c := startDriver(t, "execve", "execveat", "clone", "clone3", "fork", "vfork", "procexit")
 	dir := t.TempDir()

@@ -14,6 +14,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
@@ -23,8 +24,8 @@ import (
 
 // Probe reports whether the eBPF driver can run here by doing what the
 // driver does on a small scale: read the kernel's BTF, create a BPF ring
-// buffer, load a raw tracepoint program that writes to it, and attach and
-// detach it. It returns nil when all of that works, an error wrapping
+// buffer, load a raw tracepoint program that writes to it, check for the
+// bpf_loop helper, and attach and detach the program. It returns nil when all of that works, an error wrapping
 // driver.ErrNotSupported that names the missing feature and the first
 // Linux version with it, an error wrapping driver.ErrPermission that names
 // the likely cause (capabilities, seccomp, lockdown, sysctl), or another
@@ -74,6 +75,14 @@ func Probe() error {
 		return classify("load a raw tracepoint program", err)
 	}
 	defer prog.Close()
+
+	// The dentry walks run as bpf_loop callbacks.
+	if err := features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnLoop); err != nil {
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return fmt.Errorf("ebpf: bpf_loop helper (Linux 5.17): %w", driver.ErrNotSupported)
+		}
+		return classify("probe for the bpf_loop helper", err)
+	}
 
 	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sched_process_exit", Program: prog})
 	if err != nil {
@@ -125,11 +134,11 @@ func permissionCause() string {
 		}
 	}
 	if mode, ok := statusField(status, "Seccomp"); ok && mode != "0" {
-		what := "strict mode"
+		what := "seccomp strict mode is"
 		if mode == "2" {
-			what = "a filter"
+			what = "a seccomp filter is"
 		}
-		causes = append(causes, fmt.Sprintf("seccomp %s is active (Seccomp: %s) and may deny bpf(2)", what, mode))
+		causes = append(causes, fmt.Sprintf("%s active (Seccomp: %s in /proc/self/status) and may deny bpf(2)", what, mode))
 	}
 	if v, err := os.ReadFile("/sys/kernel/security/lockdown"); err == nil && bytes.Contains(v, []byte("[confidentiality]")) {
 		causes = append(causes, "kernel lockdown is in confidentiality mode")
