@@ -1,0 +1,140 @@
+package replay
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vigilsec/vigil/driver"
+)
+
+// FuzzReader feeds arbitrary bytes to the Reader: it must not panic, must
+// end with io.EOF or a *FormatError, and what it reads must survive being
+// written and read again.
+func FuzzReader(f *testing.F) {
+	small, _ := smallRecording(f)
+	f.Add(small)
+	f.Add(small[:len(small)/2])
+	f.Add(header(f))
+	var empty bytes.Buffer
+	w, _ := NewWriter(&empty, testOpts)
+	w.Close()
+	f.Add(empty.Bytes())
+	// A recording with resets, redefinitions and exits.
+	var buf bytes.Buffer
+	w, _ = NewWriter(&buf, testOpts)
+	w.maxProcs, w.maxConts, w.maxDepth = 6, 2, 3
+	world := &randomWorld{rng: rand.New(rand.NewPCG(3, 4))}
+	for range 30 {
+		ev := world.step()
+		ev.Has &= driver.HasPath | driver.HasRes | driver.HasArgs
+		ev.Path = "/p"
+		if ev.Proc != nil {
+			ev.Proc.Has &= driver.ProcHasPid | driver.ProcHasName
+		}
+		w.Write(ev)
+	}
+	w.Close()
+	f.Add(buf.Bytes())
+
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got []driver.Event
+		n, err := readAll(b, func(_ int, ev *driver.Event) { got = append(got, cloneEvent(ev, maxDepth)) })
+		var fe *FormatError
+		if err != io.EOF && !errors.As(err, &fe) {
+			t.Fatalf("after %d events: %v is neither io.EOF nor a *FormatError", n, err)
+		}
+		ReadSummary(bytes.NewReader(b), int64(len(b)))
+		if len(got) == 0 {
+			return
+		}
+		events := make([]*driver.Event, len(got))
+		for i := range got {
+			events[i] = &got[i]
+		}
+		again, _ := record(t, events, true)
+		m, err := readAll(again, func(i int, ev *driver.Event) {
+			if d := diffEvent(ev, &got[i]); d != "" {
+				t.Errorf("event %d changed when written again:\n%s", i, d)
+			}
+		})
+		if m != len(got) || err != io.EOF {
+			t.Fatalf("rewritten: %d events, then %v", m, err)
+		}
+	})
+}
+
+// benchEvent is a typical openat from a process with five ancestors in a
+// container.
+func benchEvent() *driver.Event {
+	p := chain(1, 5)
+	for q := p; q != nil; q = q.Parent {
+		q.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "TERM=xterm"}
+	}
+	return &driver.Event{
+		Type: driver.MustEventType("openat"),
+		Has:  driver.HasRes | driver.HasFD | driver.HasDirFD | driver.HasPath | driver.HasFlags | driver.HasMode | driver.HasFDInfo | driver.HasCPU | driver.HasNum,
+		Num:  1, Time: 1_700_000_000_000_000_000, CPU: 1, Tid: 1000, Pid: 1000,
+		Res: 3, FD: 3, DirFD: -100, Path: "/etc/ld.so.cache", Flags: 0o2000000, Mode: 0,
+		FDInfo:    driver.FDInfo{Num: 3, Type: driver.FDFile, Name: "/etc/ld.so.cache", OpenFlags: 0o2000000},
+		Proc:      p,
+		Container: fullContainer(1),
+	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	ev := benchEvent()
+	w, err := NewWriter(io.Discard, testOpts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.Write(ev)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ev.Num = uint64(i)
+		ev.Time += 1000
+		if err := w.Write(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNext(b *testing.B) {
+	ev := benchEvent()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, testOpts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 10000
+	for i := range n {
+		ev.Num = uint64(i)
+		w.Write(ev)
+	}
+	w.Close()
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data) / n))
+	b.ReportAllocs()
+	br := bytes.NewReader(data)
+	r, err := NewReader(br)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var got driver.Event
+	b.ResetTimer()
+	for range b.N {
+		if err := r.Next(&got); err != nil {
+			if err != io.EOF {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			br.Reset(data)
+			r, _ = NewReader(br)
+			r.Next(&got)
+			b.StartTimer()
+		}
+	}
+}
