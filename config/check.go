@@ -49,6 +49,11 @@ func (d *decoder) at(path string) Pos {
 	}
 }
 
+// under reports whether key path p is inside the section at path sect.
+func under(p, sect string) bool {
+	return strings.HasPrefix(p, sect+".") || strings.HasPrefix(p, sect+"[")
+}
+
 func (c *checkCtx) key(k string) string {
 	if k == "" {
 		return c.path
@@ -58,6 +63,13 @@ func (c *checkCtx) key(k string) string {
 
 func (c *checkCtx) errorf(k, format string, args ...any) {
 	key := c.key(k)
+	for f := range c.d.failed {
+		// The key, a section holding it or, below the top level, a
+		// sibling failed to decode and kept its default: say nothing more.
+		if f == key || under(key, f) || (c.path != "" && under(f, c.path)) {
+			return
+		}
+	}
 	c.d.errorf(c.d.at(key), key, format, args...)
 }
 
@@ -69,6 +81,8 @@ func (c *checkCtx) warnf(k, format string, args ...any) {
 // check walks c, applying the field tags (oneof, min, max) and the
 // checker methods.
 func (d *decoder) check(c *Config) {
+	d.checking = true
+	defer func() { d.checking = false }()
 	d.checkValue("", reflect.ValueOf(c).Elem(), fieldInfo{})
 }
 

@@ -438,18 +438,18 @@ type Metrics struct {
 	// OutputRule emits each snapshot as an alert.
 	OutputRule bool `yaml:"output_rule"`
 	// OutputFile appends each snapshot as JSON to this file when set.
-	OutputFile                        string `yaml:"output_file"`
-	RulesCountersEnabled              bool   `yaml:"rules_counters_enabled"`
-	ResourceUtilizationEnabled        bool   `yaml:"resource_utilization_enabled"`
-	StateCountersEnabled              bool   `yaml:"state_counters_enabled"`
-	KernelEventCountersEnabled        bool   `yaml:"kernel_event_counters_enabled"`
-	KernelEventCountersPerCPUEnabled  bool   `yaml:"kernel_event_counters_per_cpu_enabled"`
-	LibbpfStatsEnabled                bool   `yaml:"libbpf_stats_enabled"`
-	PluginsMetricsEnabled             bool   `yaml:"plugins_metrics_enabled"`
-	KernelIterEventCountersEnabled    bool   `yaml:"kernel_iter_event_counters_enabled"`
-	JemallocStatsEnabled              bool   `yaml:"jemalloc_stats_enabled"`
-	ConvertMemoryToMB                 bool   `yaml:"convert_memory_to_mb"`
-	IncludeEmptyValues                bool   `yaml:"include_empty_values"`
+	OutputFile                       string `yaml:"output_file"`
+	RulesCountersEnabled             bool   `yaml:"rules_counters_enabled"`
+	ResourceUtilizationEnabled       bool   `yaml:"resource_utilization_enabled"`
+	StateCountersEnabled             bool   `yaml:"state_counters_enabled"`
+	KernelEventCountersEnabled       bool   `yaml:"kernel_event_counters_enabled"`
+	KernelEventCountersPerCPUEnabled bool   `yaml:"kernel_event_counters_per_cpu_enabled"`
+	LibbpfStatsEnabled               bool   `yaml:"libbpf_stats_enabled"`
+	PluginsMetricsEnabled            bool   `yaml:"plugins_metrics_enabled"`
+	KernelIterEventCountersEnabled   bool   `yaml:"kernel_iter_event_counters_enabled"`
+	JemallocStatsEnabled             bool   `yaml:"jemalloc_stats_enabled"`
+	ConvertMemoryToMB                bool   `yaml:"convert_memory_to_mb"`
+	IncludeEmptyValues               bool   `yaml:"include_empty_values"`
 }
 
 // BaseSyscalls tunes which syscalls the driver collects.

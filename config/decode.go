@@ -87,13 +87,18 @@ type decoder struct {
 	pos   map[string]Pos
 	warns []Warning
 	errs  []error
-	nodes int
+	// failed holds the key paths that failed to decode; checks say nothing
+	// about them or the structs that hold them, which kept defaults.
+	failed map[string]bool
+	// checking is set while the checks run.
+	checking bool
+	nodes    int
 	// strict makes unknown keys errors instead of warnings (overrides).
 	strict bool
 }
 
 func newDecoder() *decoder {
-	return &decoder{files: map[*yaml.Node]string{}, pos: map[string]Pos{}}
+	return &decoder{files: map[*yaml.Node]string{}, pos: map[string]Pos{}, failed: map[string]bool{}}
 }
 
 func (d *decoder) posOf(file string, n *yaml.Node) Pos {
@@ -104,6 +109,9 @@ func (d *decoder) posOf(file string, n *yaml.Node) Pos {
 }
 
 func (d *decoder) errorf(p Pos, key, format string, args ...any) {
+	if !d.checking {
+		d.failed[key] = true
+	}
 	d.errs = append(d.errs, &Error{Pos: p, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -324,24 +332,68 @@ func (d *decoder) decodeStruct(file, path string, n *yaml.Node, v reflect.Value)
 		seen[k.Value] = k
 		f, ok := fieldByName(fs, k.Value)
 		if !ok {
-			d.unknownKey(kp, key)
+			d.unknownKey(kp, key, fs)
 			continue
 		}
 		d.decodeValue(file, key, val, v.Field(f.index), f)
+		if r, ok := d.resolve(val); ok && (r.Kind == yaml.MappingNode || r.Kind == yaml.SequenceNode) {
+			// Problems with a section as a whole point at its key.
+			d.pos[key] = kp
+		}
 	}
 }
 
 // unknownKey reports a key that Config has no field for.
-func (d *decoder) unknownKey(p Pos, key string) {
+func (d *decoder) unknownKey(p Pos, key string, fs []fieldInfo) {
 	if why := unsupported(schemaPath(key)); why != "" {
 		d.warnf(p, key, "%s; ignored", why)
 		return
 	}
+	msg := "unknown key"
+	if s := suggest(key[strings.LastIndexByte(key, '.')+1:], fs); s != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
+	}
 	if d.strict {
-		d.errorf(p, key, "unknown key")
+		d.errorf(p, key, "%s", msg)
 		return
 	}
-	d.warnf(p, key, "unknown key; ignored")
+	d.warnf(p, key, "%s; ignored", msg)
+}
+
+// suggest returns the field name closest to name, if it is close.
+func suggest(name string, fs []fieldInfo) string {
+	best, bestDist := "", 3
+	if len(name) > 64 {
+		return ""
+	}
+	for _, f := range fs {
+		dist := editDistance(name, f.name)
+		if dist < bestDist && (dist == 1 || dist <= len(name)/3) {
+			best, bestDist = f.name, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // schemaPath drops list indexes from a key path: a[0].b is a.b.

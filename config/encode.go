@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -28,8 +29,8 @@ func Marshal(c *Config, opts *MarshalOptions) ([]byte, error) {
 	if c == nil {
 		return nil, &Error{Msg: "nil configuration"}
 	}
-	redact := opts == nil || !opts.ShowSecrets
-	n := encodeValue(reflect.ValueOf(c).Elem(), fieldInfo{}, redact)
+	eo := encOpts{redact: opts == nil || !opts.ShowSecrets, escape: true}
+	n := encodeValue(reflect.ValueOf(c).Elem(), fieldInfo{}, eo)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -58,12 +59,16 @@ func mapping(kv ...*yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: kv}
 }
 
+// encOpts tune encodeValue: redact hides secrets, escape writes ${ as $${
+// so that parsing the text does not expand it.
+type encOpts struct{ redact, escape bool }
+
 // encode returns c as a tree that the decoder reads back to c.
 func encode(c *Config) *yaml.Node {
-	return encodeValue(reflect.ValueOf(c).Elem(), fieldInfo{}, false)
+	return encodeValue(reflect.ValueOf(c).Elem(), fieldInfo{}, encOpts{})
 }
 
-func encodeValue(v reflect.Value, fi fieldInfo, redact bool) *yaml.Node {
+func encodeValue(v reflect.Value, fi fieldInfo, eo encOpts) *yaml.Node {
 	switch x := v.Interface().(type) {
 	case RuleSelector:
 		verb := "disable"
@@ -100,13 +105,13 @@ func encodeValue(v reflect.Value, fi fieldInfo, redact bool) *yaml.Node {
 	case reflect.Struct:
 		m := mapping()
 		for _, f := range fieldsOf(v.Type()) {
-			m.Content = append(m.Content, str(f.name), encodeValue(v.Field(f.index), f, redact))
+			m.Content = append(m.Content, str(f.name), encodeValue(v.Field(f.index), f, eo))
 		}
 		return m
 	case reflect.Slice:
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for i := range v.Len() {
-			seq.Content = append(seq.Content, encodeValue(v.Index(i), fi, redact))
+			seq.Content = append(seq.Content, encodeValue(v.Index(i), fi, eo))
 		}
 		if v.Len() == 0 {
 			seq.Style = yaml.FlowStyle
@@ -120,7 +125,10 @@ func encodeValue(v reflect.Value, fi fieldInfo, redact bool) *yaml.Node {
 		return scalar("!!float", strconv.FormatFloat(v.Float(), 'g', -1, 64))
 	case reflect.String:
 		s := v.String()
-		if redact && s != "" {
+		if eo.escape {
+			s = strings.ReplaceAll(s, "${", "$${")
+		}
+		if eo.redact && s != "" {
 			switch fi.secret {
 			case "all":
 				s = Redacted
