@@ -70,7 +70,27 @@ func (c *checkCtx) errorf(k, format string, args ...any) {
 			return
 		}
 	}
-	c.d.errorf(c.d.at(key), key, format, args...)
+	p := c.d.at(key)
+	if p == (Pos{}) {
+		p = c.d.within(c.path)
+	}
+	c.d.errorf(p, key, format, args...)
+}
+
+// within returns the position of the first key path (in sorted order) in
+// the section at sect that has one: for a problem in a section that -o
+// overrides touched, the override.
+func (d *decoder) within(sect string) Pos {
+	best, found := "", Pos{}
+	for k, p := range d.pos {
+		if p == (Pos{}) || (sect != "" && k != sect && !under(k, sect)) {
+			continue
+		}
+		if found == (Pos{}) || k < best {
+			best, found = k, p
+		}
+	}
+	return found
 }
 
 func (c *checkCtx) warnf(k, format string, args ...any) {

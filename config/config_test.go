@@ -79,7 +79,7 @@ func badValue(t reflect.Type, fi fieldInfo) (val, want string) {
 		return "soon", `expected a duration such as 1h, 30s or 1h30m, got "soon"`
 	case t == reflect.TypeFor[RuleSelector]():
 		return "x", `expected a map with enable or disable, got "x"`
-	case t == reflect.TypeFor[[]ConfigFile]():
+	case t == reflect.TypeFor[[]ConfigFile](), t == reflect.TypeFor[[]ExtraField]():
 		return "{a: 1}", "expected a list, got a map"
 	}
 	switch t.Kind() {

@@ -451,7 +451,8 @@ func (d *decoder) decodeSlice(file, path string, n *yaml.Node, v reflect.Value) 
 	switch {
 	case n.Kind == yaml.SequenceNode:
 		items = n.Content
-	case n.Kind == yaml.ScalarNode && (v.Type().Elem().Kind() == reflect.String || v.Type() == reflect.TypeFor[[]ConfigFile]()):
+	case n.Kind == yaml.ScalarNode && (v.Type().Elem().Kind() == reflect.String ||
+		v.Type() == reflect.TypeFor[[]ConfigFile]() || v.Type() == reflect.TypeFor[[]ExtraField]()):
 		// A single string stands for a one-item list, as in Falco.
 		items = []*yaml.Node{n}
 	default:
