@@ -23,7 +23,7 @@ import (
 
 const (
 	// ringSize is the size of the BPF ring buffer.
-	ringSize = 16 << 20
+	ringSize = 8 << 20
 	// wakeupBytes is how much pending data makes the kernel side wake the
 	// reader; below it the reader polls every pollInterval, which keeps
 	// wake-ups (and their cost per event) rare under load.

@@ -156,6 +156,24 @@ func runHelper(action string, args []string) error {
 		}
 		return unix.Close(s)
 
+	case "unix":
+		// unix PATH: a unix stream socket listening on PATH, a connection
+		// to it and its acceptance, all in this process.
+		ln, err := net.Listen("unix", args[0])
+		if err != nil {
+			return err
+		}
+		c, err := net.Dial("unix", args[0])
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		a, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		return a.Close()
+
 	case "ptrace":
 		// ptrace PID: attach to PID and detach.
 		pid, _ := strconv.Atoi(args[0])

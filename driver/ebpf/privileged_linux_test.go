@@ -428,6 +428,28 @@ func TestPrivilegedNetwork(t *testing.T) {
 	}
 }
 
+func TestPrivilegedUnixSocket(t *testing.T) {
+	_, c := startDriver(t, "connect", "bind", "accept", "accept4")
+	path := filepath.Join(t.TempDir(), "s.sock")
+	cmd := helper("unix", path)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	pid := cmd.Process.Pid
+	bind := c.waitFor(t, "bind", func(ev *driver.Event) bool { return is(ev, pid, "bind") })
+	if bind.FDInfo.Type != driver.FDUnix || bind.Sock.UnixPath != path || bind.FDInfo.Name != path {
+		t.Errorf("bind: sock %+v fdinfo %+v", bind.Sock, bind.FDInfo)
+	}
+	conn := c.waitFor(t, "connect", func(ev *driver.Event) bool { return is(ev, pid, "connect") })
+	if conn.Res != 0 || conn.FDInfo.Type != driver.FDUnix || conn.FDInfo.Name != path || !conn.Has.Has(driver.HasAddr) {
+		t.Errorf("connect: res %d sock %+v fdinfo %+v", conn.Res, conn.Sock, conn.FDInfo)
+	}
+	acc := c.waitFor(t, "accept", func(ev *driver.Event) bool { return is(ev, pid, "accept", "accept4") && ev.Res >= 0 })
+	if acc.FDInfo.Type != driver.FDUnix || acc.FDInfo.Name != path {
+		t.Errorf("accept: fdinfo %+v", acc.FDInfo)
+	}
+}
+
 func TestPrivilegedPtrace(t *testing.T) {
 	_, c := startDriver(t, "ptrace")
 	sleeper := helper("sleep")
