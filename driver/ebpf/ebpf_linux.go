@@ -117,7 +117,7 @@ var _ driver.Driver = (*Driver)(nil)
 // New loads the probe, installs the syscall filter for opts.EventTypes
 // (all covered types when the set is empty), attaches the tracepoints and
 // opens the ring buffer. Events are queued in the kernel from then on;
-// Run delivers them. It needs Linux 5.8 with BTF and CAP_BPF plus
+// Run delivers them. It needs Linux 5.17 (x86_64) with BTF and CAP_BPF plus
 // CAP_PERFMON (or CAP_SYS_ADMIN); errors wrap driver.ErrNotSupported or
 // driver.ErrPermission when the failure is one of those.
 func New(opts *driver.Options) (*Driver, error) {
