@@ -55,6 +55,7 @@ type Writer struct {
 	// Limits, lowered by tests to exercise resets.
 	maxProcs, maxConts, maxDepth int
 	maxCost                      int64
+	ntypes                       int // names in the event-type table
 
 	sum summary
 }
@@ -87,6 +88,12 @@ type summary struct {
 // NewWriter writes a recording header to w and returns a Writer for the
 // events. opts may be nil. It returns the error of writing the header.
 func NewWriter(w io.Writer, opts *WriterOptions) (*Writer, error) {
+	return newWriter(w, opts, driver.NumEventTypes)
+}
+
+// newWriter is NewWriter with an event-type table of the first ntypes
+// names (tests use short tables for small fuzzing seeds).
+func newWriter(w io.Writer, opts *WriterOptions, ntypes int) (*Writer, error) {
 	var o WriterOptions
 	if opts != nil {
 		o = *opts
@@ -110,6 +117,7 @@ func NewWriter(w io.Writer, opts *WriterOptions) (*Writer, error) {
 		maxCost:  maxTableCost,
 		enc:      encoder{b: make([]byte, 0, 4096)},
 		chain:    make([]chainLink, 0, 16),
+		ntypes:   ntypes,
 	}
 	var pre [headerPrefix]byte
 	copy(pre[:], Magic)
@@ -123,8 +131,8 @@ func NewWriter(w io.Writer, opts *WriterOptions) (*Writer, error) {
 	e.i(o.Created.UnixNano())
 	e.str(o.Hostname)
 	e.str(o.VigilVersion)
-	e.u(uint64(driver.NumEventTypes))
-	for t := range driver.NumEventTypes {
+	e.u(uint64(ntypes))
+	for t := range ntypes {
 		e.str(driver.EventType(t).String())
 	}
 	if e.err != nil {
@@ -212,7 +220,7 @@ retry:
 		return err
 	}
 	t := ev.Type
-	if int(t) >= driver.NumEventTypes {
+	if int(t) >= w.ntypes {
 		t = driver.EventUnknown
 	}
 	has := ev.Has & knownEventMask
