@@ -171,8 +171,8 @@ func overrideValue(val string) (*yaml.Node, error) {
 // label; they have no line and column.
 func (d *decoder) mark(n *yaml.Node, label string) {
 	d.files[n] = label
-	var clear func(n *yaml.Node, depth int)
-	clear = func(n *yaml.Node, depth int) {
+	var unpos func(n *yaml.Node, depth int)
+	unpos = func(n *yaml.Node, depth int) {
 		if n == nil || depth > 1000 {
 			return
 		}
@@ -181,10 +181,10 @@ func (d *decoder) mark(n *yaml.Node, label string) {
 			return
 		}
 		for _, c := range n.Content {
-			clear(c, depth+1)
+			unpos(c, depth+1)
 		}
 	}
-	clear(n, 0)
+	unpos(n, 0)
 }
 
 // set puts v at steps in tree, creating maps and list items on the way.

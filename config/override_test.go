@@ -133,7 +133,7 @@ func TestApplyErrors(t *testing.T) {
 		{"foo=1", "-o foo=1: foo: unknown key"},
 		{"foo.bar=1", "-o foo.bar=1: foo: unknown key"},
 		{"http_output.urll=x", "-o http_output.urll=x: http_output.urll: unknown key (did you mean url?)"},
-		{"json_ouput=true", "-o json_ouput=true: json_ouput: unknown key (did you mean json_output?)"},
+		{"json_outptu=true", "-o json_outptu=true: json_outptu: unknown key (did you mean json_output?)"},
 		{"http_output.enabled=yes please", `-o http_output.enabled=yes please: http_output.enabled: expected a boolean, got "yes please"`},
 		{"http_output.enabled=", `-o http_output.enabled=: http_output.enabled: expected a boolean, got ""`},
 		{"webserver.listen_port=99999", "-o webserver.listen_port=99999: webserver.listen_port: expected a value from 0 to 65535, got 99999"},
