@@ -19,6 +19,10 @@ package config
 
 import "time"
 
+// DefaultFile is where Vigil looks for its configuration when -c is not
+// given.
+const DefaultFile = "/etc/vigil/vigil.yaml"
+
 // Config is Vigil's configuration. The yaml tags name the keys; nested
 // structs are nested YAML mappings.
 type Config struct {
@@ -224,9 +228,12 @@ type AppendOutput struct {
 // OutputMatch selects rules by source, tags (a rule must carry every tag)
 // and name.
 type OutputMatch struct {
-	Source string   `yaml:"source"`
-	Tags   []string `yaml:"tags"`
-	Rule   string   `yaml:"rule"`
+	// Source is an event source ("syscall").
+	Source string `yaml:"source"`
+	// Tags must all be on the rule.
+	Tags []string `yaml:"tags"`
+	// Rule is a rule name.
+	Rule string `yaml:"rule"`
 }
 
 // ExtraField is one extra_fields entry. A map entry {key: format} gives Key

@@ -36,10 +36,12 @@ func (p Pos) String() string {
 // Warning is a problem that does not stop Vigil: an unknown key, a Falco
 // key that Vigil ignores, a deprecated spelling.
 type Warning struct {
+	// Pos is where the key is.
 	Pos Pos
 	// Key is the key path, such as "http_output.url" or
 	// "append_output[0].match.rule".
 	Key string
+	// Msg says what is wrong.
 	Msg string
 }
 
@@ -50,9 +52,11 @@ func (w Warning) String() string { return join(w.Pos, w.Key, w.Msg) }
 // Validate return are one *Error or several joined with errors.Join; use
 // errors.As to get at them.
 type Error struct {
+	// Pos is where the value (or the key) is.
 	Pos Pos
 	// Key is the key path, such as "http_output.enabled".
 	Key string
+	// Msg says what is wrong.
 	Msg string
 }
 

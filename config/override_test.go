@@ -70,9 +70,8 @@ func TestApply(t *testing.T) {
 			want: func(c *Config) { c.Rules = []RuleSelector{{Rule: "b"}} }},
 		{name: "map value", opts: []string{`http_output={enabled: true, url: "https://x/"}`},
 			want: func(c *Config) {
-				// A map replaces the section: keys it does not set take
-				// their zero values, as the section is decoded from scratch
-				// onto the current values... which here are the defaults.
+				// A map merges into the section: keys it does not set
+				// keep their current values (Falco would reset them).
 				c.HTTPOutput.Enabled = true
 				c.HTTPOutput.URL = "https://x/"
 			}},
