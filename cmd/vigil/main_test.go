@@ -242,26 +242,23 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestRunNotAvailable checks that the sensor loads its rules and then says
-// that there is no driver to run it with.
-func TestRunNotAvailable(t *testing.T) {
-	good := writeFile(t, "good.yaml", goodRules)
-	for _, args := range [][]string{
-		{},
-		{"run"},
-		{"run", "-r", good},
-		{"-c", "/etc/falco/falco.yaml", "-o", "json_output=true", "-M", "5", "-U"},
-	} {
-		r := vigil(t, args...)
-		r.want(t, exitUsage)
-		if !strings.Contains(r.stderr, "rules loaded") || !strings.Contains(r.stderr, "no event driver is built yet") {
-			t.Errorf("vigil %v: stderr %q does not say that rules loaded and no driver exists", args, r.stderr)
-		}
-	}
-
-	// Rules that do not load stop it first.
+// TestRunErrors checks that the sensor stops before starting a driver when
+// its rules, configuration or driver choice are wrong.
+func TestRunErrors(t *testing.T) {
 	bad := writeFile(t, "bad.yaml", badRules)
 	r := vigil(t, "run", "-r", bad)
+	r.want(t, exitInvalid)
+
+	r = vigil(t, "run", "--driver", "nosuchdriver", "-M", "1")
+	r.want(t, exitUsage)
+	if !strings.Contains(r.stderr, `unknown driver "nosuchdriver"`) {
+		t.Errorf("unknown driver: stderr %q", r.stderr)
+	}
+
+	r = vigil(t, "run", "-o", "no_such_key.x=1", "-M", "1")
+	r.want(t, exitUsage)
+
+	r = vigil(t, "run", "-c", "/nonexistent/vigil.yaml", "-M", "1")
 	r.want(t, exitInvalid)
 }
 

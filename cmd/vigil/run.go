@@ -1,24 +1,24 @@
 package main
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/vigilsec/vigil/engine"
 )
 
 // runOptions are the settings of the sensor (`vigil run` and the root
 // command's default action). New sensor flags go in runFlags and here.
 type runOptions struct {
-	ConfigFile string        // -c: falco.yaml-compatible config (accepted, not read yet)
+	ConfigFile string        // -c: falco.yaml-compatible config
 	RulesPaths []string      // -r: rules files or directories, in order
 	Overrides  []override    // -o key=value, in order
 	Duration   time.Duration // -M: stop after this long (0: run until stopped)
 	Unbuffered bool          // -U: flush every output line
+	Driver     string        // --driver: auto or a driver name ("" = engine.kind)
+	JSON       bool          // --json: same as -o json_output=true
+	Record     string        // --record: write the event stream to this file
 }
 
 // override is one -o key=value.
@@ -39,11 +39,14 @@ func (o *runOptions) option(key string) string {
 // runFlags are the sensor's flags, shared by the root command and `run`.
 func runFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "c", Usage: "configuration `FILE` (accepted; configuration files are not read yet)"},
+		&cli.StringFlag{Name: "c", Usage: "configuration `FILE` (falco.yaml-compatible; default: the embedded defaults)"},
 		rulesFlag(),
 		&cli.StringSliceFlag{Name: "o", Aliases: []string{"option"}, Usage: "override a configuration `KEY=VALUE`; repeatable"},
 		&cli.IntFlag{Name: "M", Usage: "stop after `SECONDS`"},
 		&cli.BoolFlag{Name: "U", Aliases: []string{"unbuffered"}, Usage: "flush every output line"},
+		&cli.StringFlag{Name: "driver", Usage: "event `DRIVER`: auto, ebpf, fanotify, procscan, ptrace (default: engine.kind, auto)"},
+		&cli.BoolFlag{Name: "json", Usage: "write alerts as JSON (same as -o json_output=true)"},
+		&cli.StringFlag{Name: "record", Usage: "record the event stream to `FILE` (replay it with `vigil replay`)"},
 	}
 }
 
@@ -74,6 +77,9 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		RulesPaths: rulesPaths(c),
 		Duration:   time.Duration(c.Int("M")) * time.Second,
 		Unbuffered: c.Bool("U"),
+		Driver:     c.String("driver"),
+		JSON:       c.Bool("json"),
+		Record:     c.String("record"),
 	}
 	if c.Int("M") < 0 {
 		return nil, usageErrorf("-M: negative duration %d", c.Int("M"))
@@ -105,26 +111,4 @@ func (e *env) runCommand() *cli.Command {
 			return e.runSensor(opts)
 		},
 	}
-}
-
-// errNoDriver is what `vigil run` reports until an event driver exists.
-var errNoDriver = errors.New("cannot run the sensor: no event driver is built yet " +
-	"(the eBPF and fallback drivers come in later releases); " +
-	"`vigil validate`, `vigil list` and `vigil describe` work now")
-
-// runSensor runs the sensor with opts until it stops. For now it loads the
-// rules (-r files, or the embedded defaults) and stops: there is no driver.
-func (e *env) runSensor(opts *runOptions) error {
-	if opts.ConfigFile != "" {
-		e.log.Warn("-c is accepted but configuration files are not read yet", "file", opts.ConfigFile)
-	}
-	e.log.Debug("sensor options", "rules", opts.RulesPaths, "overrides", len(opts.Overrides),
-		"duration", opts.Duration, "unbuffered", opts.Unbuffered)
-	rs, err := e.loadRules(opts.RulesPaths)
-	if err != nil {
-		return err
-	}
-	eng := engine.New(rs.Rules, nil)
-	e.log.Info("rules loaded", "rules", len(rs.Rules), "event_types", eng.EventTypes().Len())
-	return &exitError{code: exitUsage, err: errNoDriver}
 }

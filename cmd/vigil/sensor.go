@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigilsec/vigil/config"
+	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/replay"
+	"github.com/vigilsec/vigil/engine"
+	"github.com/vigilsec/vigil/output"
+	"github.com/vigilsec/vigil/rules"
+	"github.com/vigilsec/vigil/sensor"
+	"github.com/vigilsec/vigil/state"
+)
+
+// shutdownTimeout bounds how long outputs may take to flush at exit.
+const shutdownTimeout = 5 * time.Second
+
+// loadConfig returns the configuration: -c FILE (or the embedded defaults)
+// with the -o overrides and the flags that stand for config keys applied.
+func (e *env) loadConfig(opts *runOptions) (*config.Config, error) {
+	cfg := config.Default()
+	var warns []config.Warning
+	if opts.ConfigFile != "" {
+		var err error
+		cfg, warns, err = config.Load(opts.ConfigFile)
+		if err != nil {
+			return nil, &exitError{code: exitInvalid, err: err}
+		}
+	}
+	var kvs []string
+	for _, o := range opts.Overrides {
+		kvs = append(kvs, o.Key+"="+o.Value)
+	}
+	if opts.JSON {
+		kvs = append(kvs, "json_output=true")
+	}
+	w, err := config.Apply(cfg, kvs)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	warns = append(warns, w...)
+	for _, w := range warns {
+		e.log.Warn("config: " + w.String())
+	}
+	if opts.Unbuffered {
+		cfg.BufferedOutputs = false
+	}
+	return cfg, nil
+}
+
+// sensorRules loads the rules for the sensor: -r paths, else the config's
+// rules_files, else the embedded defaults; then applies the minimum
+// priority and the config's enable/disable selectors.
+func (e *env) sensorRules(opts *runOptions, cfg *config.Config) (*rules.Ruleset, error) {
+	paths := opts.RulesPaths
+	if len(paths) == 0 {
+		paths = cfg.RulesFiles
+	}
+	rs, res := loadRulesWith(paths, extraOutputs(cfg))
+	for _, w := range res.Warnings {
+		e.log.Warn("rules: " + w.String())
+	}
+	if !res.OK() || rs == nil {
+		printMessages(e.stderr, "Errors", res.Errors)
+		return nil, errInvalid
+	}
+	minPrio := engine.PriorityDebug
+	if cfg.Priority != "" {
+		p, err := engine.ParsePriority(cfg.Priority)
+		if err != nil {
+			return nil, usageErrorf("priority: %v", err)
+		}
+		minPrio = p
+	}
+	for _, sel := range cfg.Rules {
+		switch {
+		case sel.Rule != "":
+			rs.SetEnabled(sel.Rule, rules.MatchWildcard, sel.Enable)
+		case sel.Tag != "":
+			rs.SetEnabledByTag(sel.Enable, sel.Tag)
+		}
+	}
+	for _, r := range rs.Rules {
+		if r.Priority > minPrio {
+			r.Enabled = false
+		}
+	}
+	return rs, nil
+}
+
+// loadRulesWith loads rules files (or the embedded defaults for none).
+func loadRulesWith(paths []string, extras []rules.ExtraOutput) (*rules.Ruleset, *rules.Result) {
+	o := &rules.Options{ExtraOutputs: extras}
+	if len(paths) == 0 {
+		return rules.LoadFiles(rules.DefaultFiles(), o)
+	}
+	return rules.Load(paths, o)
+}
+
+// extraOutputs converts the config's append_output entries.
+func extraOutputs(cfg *config.Config) []rules.ExtraOutput {
+	var out []rules.ExtraOutput
+	for _, a := range cfg.AppendOutput {
+		x := rules.ExtraOutput{
+			Match: rules.OutputMatch{Source: a.Match.Source, Tags: a.Match.Tags, Rule: a.Match.Rule},
+			Text:  a.ExtraOutput,
+		}
+		for _, f := range a.ExtraFields {
+			x.Fields = append(x.Fields, rules.ExtraField{Key: f.Key, Format: f.Format})
+		}
+		if x.Text != "" || len(x.Fields) > 0 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// buildOutputs creates the sinks the config enables.
+func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
+	f := output.DefaultFormatter()
+	f.JSON = cfg.JSONOutput
+	f.IncludeOutput = cfg.JSONIncludeOutputProperty
+	f.IncludeTags = cfg.JSONIncludeTagsProperty
+	f.IncludeMessage = cfg.JSONIncludeMessageProperty
+	f.IncludeFields = cfg.JSONIncludeOutputFieldsProperty
+	f.ISO8601 = cfg.TimeFormatISO8601
+
+	var sinks []output.Sink
+	if cfg.StdoutOutput.Enabled {
+		sinks = append(sinks, output.NewWriter("stdout", e.stdout, cfg.BufferedOutputs))
+	}
+	if cfg.FileOutput.Enabled {
+		s, err := output.NewFile(cfg.FileOutput.Filename, &output.FileOptions{KeepAlive: cfg.FileOutput.KeepAlive, Buffered: cfg.BufferedOutputs})
+		if err != nil {
+			return nil, fmt.Errorf("file_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if h := cfg.HTTPOutput; h.Enabled {
+		s, err := output.NewHTTP(h.URL, &output.HTTPOptions{
+			JSON: cfg.JSONOutput, UserAgent: h.UserAgent, Insecure: h.Insecure,
+			CACert: h.CACert, CABundle: h.CABundle, CAPath: h.CAPath,
+			MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("http_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if p := cfg.ProgramOutput; p.Enabled {
+		s, err := output.NewProgram(p.Program, &output.ProgramOptions{KeepAlive: p.KeepAlive})
+		if err != nil {
+			return nil, fmt.Errorf("program_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if len(sinks) == 0 {
+		e.log.Warn("no output is enabled: alerts are counted but not delivered")
+	}
+	return output.New(sinks, &output.Options{
+		Formatter:     f,
+		QueueCapacity: cfg.OutputsQueue.Capacity,
+		Rate:          cfg.Outputs.Rate,
+		MaxBurst:      cfg.Outputs.MaxBurst,
+	}), nil
+}
+
+// runSensor runs the sensor with opts until SIGINT/SIGTERM, -M, or a
+// driver failure.
+func (e *env) runSensor(opts *runOptions) error {
+	cfg, err := e.loadConfig(opts)
+	if err != nil {
+		return err
+	}
+	rs, err := e.sensorRules(opts, cfg)
+	if err != nil {
+		return err
+	}
+	eng := engine.New(rs.Rules, &engine.Options{MatchAll: cfg.RuleMatching == "all"})
+	enabled := len(rs.Enabled())
+	e.log.Info("rules loaded", "rules", len(rs.Rules), "enabled", enabled, "event_types", eng.EventTypes().Len())
+
+	driverName := opts.Driver
+	if driverName == "" {
+		driverName = cfg.Engine.Kind
+	}
+	factories := driverFactories()
+	if driverName == config.KindReplay {
+		if cfg.Engine.Replay.CaptureFile == "" {
+			return usageErrorf("engine.kind=replay needs engine.replay.capture_file")
+		}
+		factories = []driver.Factory{replay.Factory(cfg.Engine.Replay.CaptureFile, nil)}
+	}
+	f, skipped, err := driver.Select(driverName, factories)
+	for _, s := range skipped {
+		e.log.Info("driver skipped", "driver", s.Name, "reason", s.Err.Error())
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	drv, err := f.New(&driver.Options{EventTypes: eng.EventTypes(), SelfPID: os.Getpid()})
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("driver %s: %w", f.Name, err)}
+	}
+	defer drv.Close()
+	why := "requested"
+	if driverName == "" || driverName == config.KindAuto {
+		why = "first usable driver of auto selection"
+	}
+	e.log.Info("driver started", "driver", f.Name, "why", why)
+	reportUncoverable(e, rs.Enabled(), drv.Coverage(), f.Name)
+
+	var st *state.State
+	if f.Name != "replay" {
+		st, err = state.New(nil)
+		if err != nil {
+			return fmt.Errorf("process state: %w", err)
+		}
+		if err := st.SeedFromProc(); err != nil {
+			e.log.Warn("seeding process state from /proc", "err", err)
+		}
+	}
+	outs, err := e.buildOutputs(cfg)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	var rec *replay.Writer
+	if opts.Record != "" {
+		file, err := os.OpenFile(opts.Record, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return usageErrorf("--record: %v", err)
+		}
+		defer file.Close()
+		if rec, err = replay.NewWriter(file, nil); err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+	}
+	hostname, _ := os.Hostname()
+	if h := os.Getenv("FALCO_HOSTNAME"); h != "" {
+		hostname = h
+	}
+	scfg := sensor.Config{Driver: drv, State: st, Engine: eng, Outputs: outs, Hostname: hostname, Logger: e.log}
+	if rec != nil {
+		scfg.Recorder = rec
+	}
+	sen, err := sensor.New(scfg, rs.Rules)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if opts.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
+		defer cancel()
+	}
+	runErr := sen.Run(ctx)
+	if errors.Is(runErr, context.DeadlineExceeded) {
+		runErr = nil
+	}
+	closeErr := drv.Close()
+	if rec != nil {
+		if err := rec.Close(); err != nil {
+			e.log.Error("closing the recording", "err", err)
+		}
+	}
+	flushCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := outs.Close(flushCtx); err != nil {
+		e.log.Warn("outputs did not flush", "err", err)
+	}
+	stats := sen.Stats()
+	e.log.Info("sensor stopped", "events", stats.Events, "alerts", stats.Alerts)
+	if runErr != nil {
+		return fmt.Errorf("driver %s: %w", f.Name, runErr)
+	}
+	if closeErr != nil {
+		e.log.Warn("closing the driver", "err", closeErr)
+	}
+	return nil
+}
+
+// reportUncoverable logs the enabled rules that cannot fire on the active
+// driver because it produces none of their event types.
+func reportUncoverable(e *env, enabled []*engine.Rule, cov driver.Coverage, name string) {
+	var blind []string
+	for _, r := range enabled {
+		if r.EventTypes.Intersect(cov.Events).Empty() {
+			blind = append(blind, r.Name)
+		}
+	}
+	if len(blind) > 0 {
+		e.log.Warn("rules that cannot fire on this driver", "driver", name, "count", len(blind), "rules", strings.Join(blind, "; "))
+	}
+}
