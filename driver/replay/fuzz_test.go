@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
@@ -16,31 +17,84 @@ func FuzzReader(f *testing.F) {
 	for _, b := range fuzzSeeds(f) {
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var got []driver.Event
-		n, err := readAll(b, func(_ int, ev *driver.Event) { got = append(got, cloneEvent(ev, maxDepth)) })
-		var fe *FormatError
-		if err != io.EOF && !errors.As(err, &fe) {
-			t.Fatalf("after %d events: %v is neither io.EOF nor a *FormatError", n, err)
+	f.Fuzz(checkRecording)
+}
+
+// FuzzRecords fuzzes the record decoders behind the checksums: its input is
+// a sequence of records, each a kind byte, a uvarint payload length and the
+// payload, which it frames with valid checksums (and a trailer after an end
+// record) behind a valid file prefix.
+func FuzzRecords(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		f.Add(unframe(f, b))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRecording(t, reframe(data))
+	})
+}
+
+// unframe turns a recording into FuzzRecords input.
+func unframe(f *testing.F, b []byte) []byte {
+	var out []byte
+	for _, fr := range frames(f, b) {
+		payload := b[fr.off+frameHeaderSize : fr.off+fr.size]
+		if fr.kind == kindEnd {
+			payload = payload[:len(payload)-trailerSize]
 		}
-		ReadSummary(bytes.NewReader(b), int64(len(b)))
-		if len(got) == 0 {
-			return
+		out = append(out, fr.kind)
+		out = binary.AppendUvarint(out, uint64(len(payload)))
+		out = append(out, payload...)
+	}
+	return out
+}
+
+// reframe turns FuzzRecords input into a recording.
+func reframe(data []byte) []byte {
+	out := []byte(Magic + "\x01\x00\x00\x00")
+	for len(data) > 0 {
+		kind := data[0]
+		n, k := binary.Uvarint(data[1:])
+		if k <= 0 || n > uint64(len(data)-1-k) {
+			return append(out, data...) // a cut record
 		}
-		events := make([]*driver.Event, len(got))
-		for i := range got {
-			events[i] = &got[i]
+		payload := data[1+k : 1+k+int(n)]
+		data = data[1+k+int(n):]
+		out = append(out, frame(kind, payload)...)
+		if kind == kindEnd {
+			out = binary.LittleEndian.AppendUint32(out, uint32(frameHeaderSize+len(payload)))
+			out = append(out, trailerMagic...)
 		}
-		again, _ := record(t, events, true)
-		m, err := readAll(again, func(i int, ev *driver.Event) {
-			if d := diffEvent(ev, &got[i]); d != "" {
-				t.Errorf("event %d changed when written again:\n%s", i, d)
-			}
-		})
-		if m != len(got) || err != io.EOF {
-			t.Fatalf("rewritten: %d events, then %v", m, err)
+	}
+	return out
+}
+
+// checkRecording reads b: it must not panic, must end with io.EOF or a
+// *FormatError, and what it reads must survive being written and read
+// again.
+func checkRecording(t *testing.T, b []byte) {
+	var got []driver.Event
+	n, err := readAll(b, func(_ int, ev *driver.Event) { got = append(got, cloneEvent(ev, maxDepth)) })
+	var fe *FormatError
+	if err != io.EOF && !errors.As(err, &fe) {
+		t.Fatalf("after %d events: %v is neither io.EOF nor a *FormatError", n, err)
+	}
+	ReadSummary(bytes.NewReader(b), int64(len(b)))
+	if len(got) == 0 {
+		return
+	}
+	events := make([]*driver.Event, len(got))
+	for i := range got {
+		events[i] = &got[i]
+	}
+	again, _ := record(t, events, true)
+	m, err := readAll(again, func(i int, ev *driver.Event) {
+		if d := diffEvent(ev, &got[i]); d != "" {
+			t.Errorf("event %d changed when written again:\n%s", i, d)
 		}
 	})
+	if m != len(got) || err != io.EOF {
+		t.Fatalf("rewritten: %d events, then %v", m, err)
+	}
 }
 
 // fuzzSeeds returns small recordings (short event-type tables, short
