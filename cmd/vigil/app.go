@@ -101,6 +101,7 @@ func (e *env) newApp() *cli.App {
 			e.describeCommand(),
 			e.versionCommand(),
 			e.probeCommand(),
+			e.configCommand(),
 		},
 	}
 }

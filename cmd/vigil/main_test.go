@@ -435,3 +435,39 @@ func TestUpstreamRules(t *testing.T) {
 		t.Errorf("loaded %d rules, want 93", res.Rules)
 	}
 }
+
+// TestValidateConfig checks `validate -c`: configuration errors and
+// warnings come with file:line:column, and a bad value fails validation.
+func TestValidateConfig(t *testing.T) {
+	bad := writeFile(t, "bad.yaml", "json_output: maybe\nfoo: 1\n")
+	r := vigil(t, "validate", "--json", "-c", bad)
+	r.want(t, exitInvalid)
+	var out validateResult
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, r.stdout)
+	}
+	if len(out.Errors) != 1 || out.Errors[0].Code != "CONFIG_ERROR" || out.Errors[0].Line != 1 || out.Errors[0].Column != 14 ||
+		out.Errors[0].ItemName != "json_output" {
+		t.Errorf("errors: %+v", out.Errors)
+	}
+	if len(out.Warnings) != 1 || out.Warnings[0].ItemName != "foo" || out.Warnings[0].Line != 2 {
+		t.Errorf("warnings: %+v", out.Warnings)
+	}
+	good := writeFile(t, "good.yaml", "json_output: true\npriority: warning\n")
+	vigil(t, "validate", "-c", good).want(t, exitOK)
+}
+
+// TestConfigPrint checks that the default configuration prints and that
+// -o shows in the effective configuration.
+func TestConfigPrint(t *testing.T) {
+	r := vigil(t, "config", "print")
+	r.want(t, exitOK)
+	if !strings.Contains(r.stdout, "json_output: false") || !strings.Contains(r.stdout, "#") {
+		t.Errorf("default configuration: %.300s", r.stdout)
+	}
+	r = vigil(t, "config", "print", "-o", "json_output=true", "-o", "http_output.url=http://user:pw@127.0.0.1:9/")
+	r.want(t, exitOK)
+	if !strings.Contains(r.stdout, "json_output: true") || strings.Contains(r.stdout, "pw@") {
+		t.Errorf("effective configuration (secrets must be redacted): %s", r.stdout)
+	}
+}

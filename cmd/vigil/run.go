@@ -85,8 +85,8 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		return nil, usageErrorf("-M: negative duration %d", c.Int("M"))
 	}
 	for _, kv := range c.StringSlice("o") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
+		k, v, ok := cutOverride(kv)
+		if !ok {
 			return nil, usageErrorf("-o %q: want KEY=VALUE", kv)
 		}
 		opts.Overrides = append(opts.Overrides, override{Key: k, Value: v})
@@ -111,4 +111,10 @@ func (e *env) runCommand() *cli.Command {
 			return e.runSensor(opts)
 		},
 	}
+}
+
+// cutOverride splits a -o KEY=VALUE; ok is false without '=' or a key.
+func cutOverride(kv string) (key, value string, ok bool) {
+	key, value, ok = strings.Cut(kv, "=")
+	return key, value, ok && key != ""
 }

@@ -114,7 +114,11 @@ func extraOutputs(cfg *config.Config) []rules.ExtraOutput {
 			Text:  a.ExtraOutput,
 		}
 		for _, f := range a.ExtraFields {
-			x.Fields = append(x.Fields, rules.ExtraField{Key: f.Key, Format: f.Format})
+			format := f.Format
+			if format == "" { // a bare field name
+				format = "%" + f.Key
+			}
+			x.Fields = append(x.Fields, rules.ExtraField{Key: f.Key, Format: format})
 		}
 		if x.Text != "" || len(x.Fields) > 0 {
 			out = append(out, x)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vigilsec/vigil/config"
 	"github.com/vigilsec/vigil/rules"
 )
 
@@ -17,6 +19,7 @@ func (e *env) validateCommand() *cli.Command {
 			"--json prints {\"rules\":N,\"macros\":M,\"lists\":K,\"warnings\":[...],\"errors\":[...]}.",
 		Flags: []cli.Flag{
 			rulesFlag(),
+			&cli.StringFlag{Name: "c", Usage: "also validate the configuration `FILE`"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 		},
 		OnUsageError: e.usageError,
@@ -25,7 +28,7 @@ func (e *env) validateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return e.validate(append(rulesPaths(c), args...), c.Bool("json"))
+			return e.validateAll(c.String("c"), append(rulesPaths(c), args...), c.Bool("json"))
 		},
 	}
 }
@@ -69,10 +72,26 @@ func jsonMessages(msgs []rules.Message) []jsonMessage {
 // validate loads the rules files in paths and reports the result. It returns
 // errInvalid when there are load errors.
 func (e *env) validate(paths []string, asJSON bool) error {
-	if len(paths) == 0 {
-		return usageErrorf("validate: no rules files given (use -r FILE or FILE arguments)")
+	return e.validateAll("", paths, asJSON)
+}
+
+// validateAll validates a configuration file (when cfgPath is set) and
+// rules files, and reports both; configuration messages carry the codes
+// CONFIG_ERROR and CONFIG_WARNING and the item type "config".
+func (e *env) validateAll(cfgPath string, paths []string, asJSON bool) error {
+	if len(paths) == 0 && cfgPath == "" {
+		return usageErrorf("validate: no rules files given (use -r FILE or FILE arguments, or -c CONFIG)")
 	}
-	rs, res := rules.Load(paths, nil)
+	res := &rules.Result{}
+	var rs *rules.Ruleset
+	if len(paths) > 0 {
+		rs, res = rules.Load(paths, nil)
+	}
+	if cfgPath != "" {
+		cfgWarn, cfgErr := configMessages(cfgPath)
+		res.Warnings = append(cfgWarn, res.Warnings...)
+		res.Errors = append(cfgErr, res.Errors...)
+	}
 	out := validateResult{Warnings: jsonMessages(res.Warnings), Errors: jsonMessages(res.Errors)}
 	if rs != nil {
 		out.Rules, out.Macros, out.Lists = len(rs.Rules), len(rs.Macros), len(rs.Lists)
@@ -96,4 +115,33 @@ func (e *env) validate(paths []string, asJSON bool) error {
 		return errInvalid
 	}
 	return nil
+}
+
+// configMessages loads a configuration file and returns its warnings and
+// errors as rules messages, so that validate reports them alike.
+func configMessages(path string) (warns, errs []rules.Message) {
+	_, ws, err := config.Load(path)
+	for _, w := range ws {
+		warns = append(warns, rules.Message{Code: "CONFIG_WARNING", Message: w.Msg, File: w.Pos.File, Line: w.Pos.Line, Col: w.Pos.Col, ItemType: "config", ItemName: w.Key})
+	}
+	for _, one := range splitErrors(err) {
+		var ce *config.Error
+		if errors.As(one, &ce) {
+			errs = append(errs, rules.Message{Code: "CONFIG_ERROR", Message: ce.Msg, File: ce.Pos.File, Line: ce.Pos.Line, Col: ce.Pos.Col, ItemType: "config", ItemName: ce.Key})
+			continue
+		}
+		errs = append(errs, rules.Message{Code: "CONFIG_ERROR", Message: one.Error(), File: path, ItemType: "config"})
+	}
+	return warns, errs
+}
+
+// splitErrors returns the errors joined in err (errors.Join), or err alone.
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
