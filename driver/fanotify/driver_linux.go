@@ -259,7 +259,11 @@ func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
 		d.loop.iter++
 		d.updateClock()
 		if iMounts >= 0 && fds[iMounts].Revents&(unix.POLLPRI|unix.POLLERR) != 0 {
-			d.fan.rescan()
+			if err := d.fan.rescan(); err != nil {
+				// The mount table could not be read: new mounts are
+				// marked at the next change.
+				d.fan.markErrors.Add(1)
+			}
 		}
 		// Read the proc connector first and fanotify second: file events
 		// of a process that forked, executed or exited in this batch are
@@ -278,13 +282,13 @@ func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
 		}
 		var recs2, recs1 []fanRecord
 		if iG2 >= 0 && fds[iG2].Revents != 0 {
-			recs2 = d.readFan(d.fan.g2, &d.fan.buf2, &d.fan.recs2)
+			recs2 = d.readFan(d.fan.g2, &d.fan.buf2, &d.fan.recs2, false)
 		}
 		if fds[iG1].Revents != 0 {
-			recs1 = d.readFan(d.fan.g1, &d.fan.buf1, &d.fan.recs1)
+			recs1 = d.readFan(d.fan.g1, &d.fan.buf1, &d.fan.recs1, true)
 		}
 		wall := time.Now().UnixNano()
-		d.execHints(recs1)
+		d.execHints(recs1, wall)
 		d.handleProc(msgs, false)
 		for i := range recs2 {
 			d.handleDirent(&recs2[i], wall)

@@ -325,31 +325,53 @@ func (w *fanWatch) close() {
 	}
 }
 
-// readFan reads one batch of events from a fanotify group. Descriptors of
-// records that could not be decoded are closed here; the caller closes the
-// others with closeRecordFDs.
-func (d *Driver) readFan(fd int, buf *[]byte, recs *[]fanRecord) []fanRecord {
-	n, err := unix.Read(fd, *buf)
-	if err != nil || n <= 0 {
-		return nil
-	}
-	b := (*buf)[:n]
-	out, err := decodeFanotify(b, *recs)
-	*recs = out
-	if err != nil {
-		d.decodeErrors.Add(1)
-		// Close what the decoder could not hand over.
-		seen := make(map[int32]bool, len(out))
-		for _, r := range out {
-			seen[r.FD] = true
+// readFan reads one batch of events from a fanotify group. With many set
+// (the file group, whose records do not point into the buffer) it reads
+// until the queue is drained or maxReads buffers were read, so that exec
+// opens queued before a proc connector exec message are all seen with it.
+// Descriptors of records that could not be decoded are closed here; the
+// caller closes the others with closeRecordFDs.
+func (d *Driver) readFan(fd int, buf *[]byte, recs *[]fanRecord, many bool) []fanRecord {
+	const maxReads = 8
+	out := (*recs)[:0]
+	var tmp []fanRecord
+	for range maxReads {
+		n, err := unix.Read(fd, *buf)
+		if err != nil || n <= 0 {
+			break
 		}
-		fanFDs(b, func(fd int32) {
-			if !seen[fd] {
-				unix.Close(int(fd))
-			}
-		})
+		b := (*buf)[:n]
+		var derr error
+		if many {
+			tmp, derr = decodeFanotify(b, tmp)
+			out = append(out, tmp...)
+		} else {
+			out, derr = decodeFanotify(b, out)
+		}
+		if derr != nil {
+			d.decodeErrors.Add(1)
+			closeUndecoded(b, out)
+		}
+		if !many || n < len(*buf)/2 {
+			break
+		}
 	}
+	*recs = out
 	return out
+}
+
+// closeUndecoded closes the descriptors of the records in b that the
+// decoder could not hand over.
+func closeUndecoded(b []byte, decoded []fanRecord) {
+	seen := make(map[int32]bool, len(decoded))
+	for _, r := range decoded {
+		seen[r.FD] = true
+	}
+	fanFDs(b, func(fd int32) {
+		if !seen[fd] {
+			unix.Close(int(fd))
+		}
+	})
 }
 
 // closeRecordFDs closes every event descriptor of recs.

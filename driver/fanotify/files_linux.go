@@ -132,12 +132,6 @@ func (t *openTable) peek() *openRec {
 	return nil
 }
 
-// pop removes the head returned by peek.
-func (t *openTable) pop() {
-	t.q[t.head] = nil
-	t.head++
-}
-
 // createRec is a file creation waiting for the open that created it.
 type createRec struct {
 	path string
@@ -149,7 +143,7 @@ type createRec struct {
 // execHint is the first file a process opened for execution.
 type execHint struct {
 	path string
-	iter uint64
+	wall int64 // when it was read
 }
 
 // commName is a process name from a proc connector comm event.
@@ -169,24 +163,30 @@ type moveRec struct {
 	ok   bool
 }
 
+// hintWindow is how far apart an exec open and its exec may be: an older
+// hint is from an exec that failed after opening the file.
+const hintWindow = int64(time.Second)
+
 // execHints records the files opened for execution in a batch (before the
-// proc connector's exec messages are handled).
-func (d *Driver) execHints(recs []fanRecord) {
+// proc connector's exec messages are handled): the first one after an exec
+// is the program (a script, or an ELF file); the interpreter and the
+// dynamic loader follow.
+func (d *Driver) execHints(recs []fanRecord, wall int64) {
 	for i := range recs {
 		r := &recs[i]
 		if r.Mask&unix.FAN_OPEN_EXEC == 0 || r.FD < 0 || r.Pid == d.selfPID {
 			continue
 		}
-		if h, ok := d.loop.hints[r.Pid]; ok && h.iter+1 >= d.loop.iter {
-			continue // the interpreter after the program: keep the program
+		if h, ok := d.loop.hints[r.Pid]; ok && wall-h.wall < hintWindow {
+			continue // the interpreter or loader after the program
 		}
 		if p, ok := d.readlink(d.fdPath(r.FD)); ok {
-			d.loop.hints[r.Pid] = execHint{path: trimDeleted(p), iter: d.loop.iter}
+			d.loop.hints[r.Pid] = execHint{path: trimDeleted(p), wall: wall}
 		}
 	}
 	if len(d.loop.hints) > 4096 {
 		for pid, h := range d.loop.hints {
-			if h.iter+2 < d.loop.iter {
+			if wall-h.wall > hintWindow {
 				delete(d.loop.hints, pid)
 			}
 		}
@@ -272,7 +272,7 @@ func (d *Driver) resolveOpen(rec *openRec, now int64, fresh bool) {
 	if fresh {
 		d.loop.scan.reset()
 	}
-	fd, flags, ok := d.lookupFD(rec.key)
+	fd, flags, ok := d.lookupFD(rec.key, rec.write)
 	switch {
 	case ok:
 		if rec.created {
@@ -316,7 +316,7 @@ func (d *Driver) inferredWrite(r *fanRecord, key openKey, wall int64) {
 	d.loop.writers[key] = struct{}{}
 	rec := openRec{key: key, path: trimDeleted(p), wall: wall, write: true}
 	d.loop.scan.reset()
-	fd, flags, found := d.lookupFD(key)
+	fd, flags, found := d.lookupFD(key, true)
 	if !found || flags&oAccess == 0 {
 		fd, flags = UnknownFD, oWronly
 	}
@@ -423,8 +423,9 @@ func (c *fdScanCache) reset() {
 const maxScanFDs = 4096
 
 // lookupFD finds the descriptor of process k.pid that refers to the file
-// k and returns its number and open flags (from /proc/PID/fdinfo).
-func (d *Driver) lookupFD(k openKey) (int, uint32, bool) {
+// k (and is open for writing, with write set) and returns its number and
+// open flags (from /proc/PID/fdinfo).
+func (d *Driver) lookupFD(k openKey, write bool) (int, uint32, bool) {
 	ents, ok := d.loop.scan.pids[k.pid]
 	if !ok {
 		ents = d.scanFDs(k.pid)
@@ -435,11 +436,11 @@ func (d *Driver) lookupFD(k openKey) (int, uint32, bool) {
 		if e.used || e.dev != k.dev || e.ino != k.ino {
 			continue
 		}
-		e.used = true
 		flags, ok := d.fdFlags(k.pid, e.fd)
-		if !ok {
-			return 0, 0, false
+		if !ok || (write && flags&oAccess == 0) {
+			continue
 		}
+		e.used = true
 		return e.fd, flags, true
 	}
 	return 0, 0, false

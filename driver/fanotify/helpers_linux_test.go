@@ -96,6 +96,27 @@ func (c *collector) waitFor(t *testing.T, what string, timeout time.Duration, pr
 	}
 }
 
+// find reports whether an event matching pred arrives within timeout.
+func (c *collector) find(timeout time.Duration, pred func(*driver.Event) bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	seen := 0
+	for {
+		evs := c.snapshot()
+		for i := seen; i < len(evs); i++ {
+			if pred(&evs[i]) {
+				return true
+			}
+		}
+		seen = len(evs)
+		select {
+		case <-c.notify:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
 // dump renders the events matching keep, for failure messages.
 func (c *collector) dump(keep func(*driver.Event) bool) string {
 	var b strings.Builder

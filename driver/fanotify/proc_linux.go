@@ -207,7 +207,7 @@ func (d *Driver) execProc(ev *driver.Event, pe *procEvent, p *driver.Process) {
 		*p = driver.Process{Has: driver.ProcHasPid, Pid: int64(pid), Tid: int64(pe.Pid)}
 	}
 	h, hok := d.loop.hints[pid]
-	if hok && h.iter+1 < d.loop.iter {
+	if dt := ev.Time - h.wall; hok && (dt > hintWindow || dt < -hintWindow) {
 		hok = false // from an older, failed exec
 	}
 	delete(d.loop.hints, pid)
