@@ -479,13 +479,13 @@ func (d *decoder) str() string {
 }
 
 // list reads a list length, bounded by maxListLen and by the bytes left
-// (every element takes at least min bytes).
-func (d *decoder) list(min int) int {
+// (every element takes at least minSize bytes).
+func (d *decoder) list(minSize int) int {
 	n := d.u()
 	if d.err != nil {
 		return 0
 	}
-	if n > maxListLen || n*uint64(min) > uint64(len(d.b)-d.off) {
+	if n > maxListLen || n*uint64(minSize) > uint64(len(d.b)-d.off) {
 		d.fail("list length %d at payload byte %d exceeds the record", n, d.off)
 		return 0
 	}

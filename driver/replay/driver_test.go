@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,9 @@ func writeRecording(t *testing.T, b []byte) string {
 func TestDriver(t *testing.T) {
 	b, ends := smallRecording(t)
 	var want []driver.Event
-	readAll(b, func(_ int, ev *driver.Event) { want = append(want, cloneEvent(ev, maxDepth)) })
+	if _, err := readAll(b, func(_ int, ev *driver.Event) { want = append(want, cloneEvent(ev, maxDepth)) }); err != io.EOF {
+		t.Fatal(err)
+	}
 	path := writeRecording(t, b)
 
 	d, err := Open(path, nil)

@@ -78,7 +78,9 @@ func checkRecording(t *testing.T, b []byte) {
 	if err != io.EOF && !errors.As(err, &fe) {
 		t.Fatalf("after %d events: %v is neither io.EOF nor a *FormatError", n, err)
 	}
-	ReadSummary(bytes.NewReader(b), int64(len(b)))
+	if _, _, err := ReadSummary(bytes.NewReader(b), int64(len(b))); err != nil && !errors.As(err, &fe) {
+		t.Fatalf("summary: %v is not a *FormatError", err)
+	}
 	if len(got) == 0 {
 		return
 	}
@@ -174,7 +176,9 @@ func BenchmarkWrite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w.Write(ev)
+	if err := w.Write(ev); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -196,9 +200,13 @@ func BenchmarkNext(b *testing.B) {
 	const n = 10000
 	for i := range n {
 		ev.Num = uint64(i)
-		w.Write(ev)
+		if err := w.Write(ev); err != nil {
+			b.Fatal(err)
+		}
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data) / n))
 	b.ReportAllocs()
@@ -216,8 +224,12 @@ func BenchmarkNext(b *testing.B) {
 			}
 			b.StopTimer()
 			br.Reset(data)
-			r, _ = NewReader(br)
-			r.Next(&got)
+			if r, err = NewReader(br); err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Next(&got); err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
 		}
 	}

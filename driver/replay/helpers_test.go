@@ -140,7 +140,7 @@ func cloneEvent(ev *driver.Event, depth int) driver.Event {
 	if len(ev.Data) > 0 {
 		c.Data = slices.Clone(ev.Data)
 	}
-	var parent **driver.Process = &c.Proc
+	parent := &c.Proc
 	seen := map[*driver.Process]bool{}
 	for p, i := ev.Proc, 0; p != nil && i < depth && !seen[p]; p, i = p.Parent, i+1 {
 		seen[p] = true

@@ -100,9 +100,13 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ev driver.Event
-	r.Next(&ev)
+	if err := r.Next(&ev); err != nil {
+		t.Fatal(err)
+	}
 	pa := ev.Proc.Parent
-	r.Next(&ev)
+	if err := r.Next(&ev); err != nil {
+		t.Fatal(err)
+	}
 	if ev.Proc.Parent != pa {
 		t.Error("siblings do not share their parent after reading")
 	}
@@ -790,7 +794,9 @@ func TestGolden(t *testing.T) {
 		t.Errorf("the writer's output differs from %s (%d bytes, now %d); run go test -update if the format changed compatibly", golden, len(old), len(b))
 	}
 	var want []driver.Event
-	readAll(b, func(_ int, ev *driver.Event) { want = append(want, cloneEvent(ev, maxDepth)) })
+	if _, err := readAll(b, func(_ int, ev *driver.Event) { want = append(want, cloneEvent(ev, maxDepth)) }); err != io.EOF {
+		t.Fatal(err)
+	}
 	n, err := readAll(old, func(i int, ev *driver.Event) {
 		if d := diffEvent(ev, &want[i]); d != "" {
 			t.Errorf("event %d:\n%s", i, d)
