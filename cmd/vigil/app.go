@@ -102,6 +102,7 @@ func (e *env) newApp() *cli.App {
 			e.versionCommand(),
 			e.probeCommand(),
 			e.configCommand(),
+			e.replayCommand(),
 		},
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/replay"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -469,5 +471,49 @@ func TestConfigPrint(t *testing.T) {
 	r.want(t, exitOK)
 	if !strings.Contains(r.stdout, "json_output: true") || strings.Contains(r.stdout, "pw@") {
 		t.Errorf("effective configuration (secrets must be redacted): %s", r.stdout)
+	}
+}
+
+// TestReplay writes a recording of hand-built events and checks that
+// `vigil replay` raises the alert they deserve, and that a damaged
+// recording still has its good events evaluated before the error.
+func TestReplay(t *testing.T) {
+	proc := &driver.Process{Has: driver.ProcHasName | driver.ProcHasPid | driver.ProcHasArgs | driver.ProcHasExe,
+		Name: "cat", Exe: "cat", Args: []string{"/etc/shadow"}, Pid: 4242}
+	host := &driver.Container{Has: driver.ContHasID, ID: "host"}
+	open := func(path string) driver.Event {
+		return driver.Event{Type: driver.MustEventType("openat"), Time: 1_700_000_000_000_000_000, Tid: 4242, Pid: 4242,
+			Has: driver.HasRes | driver.HasFD | driver.HasPath | driver.HasFlags | driver.HasFDInfo, Res: 3, FD: 3, Path: path,
+			FDInfo: driver.FDInfo{Num: 3, Type: driver.FDFile, Name: path}, Proc: proc, Container: host}
+	}
+	var buf bytes.Buffer
+	w, err := replay.NewWriter(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/etc/hosts", "/etc/shadow", "/etc/passwd"} {
+		ev := open(p)
+		if err := w.Write(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	good := writeFile(t, "rec.vgl", buf.String())
+	r := vigil(t, "replay", "--json", good)
+	r.want(t, exitOK)
+	if strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, `"rule":"Sensitive file read by untrusted program"`) ||
+		!strings.Contains(r.stdout, `"fd.name":"/etc/shadow"`) {
+		t.Errorf("replay alerts: %s", r.stdout)
+	}
+
+	damaged := writeFile(t, "cut.vgl", buf.String()[:buf.Len()-5])
+	r = vigil(t, "replay", "--json", damaged)
+	if r.code == exitOK || !strings.Contains(r.stderr, "truncated") {
+		t.Errorf("damaged recording: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"fd.name":"/etc/shadow"`) {
+		t.Errorf("events before the damage were not evaluated: %s", r.stdout)
 	}
 }

@@ -19,6 +19,7 @@ type runOptions struct {
 	Driver     string        // --driver: auto or a driver name ("" = engine.kind)
 	JSON       bool          // --json: same as -o json_output=true
 	Record     string        // --record: write the event stream to this file
+	ReplayFile string        // vigil replay FILE: evaluate a recording instead of the kernel
 }
 
 // override is one -o key=value.
@@ -117,4 +118,34 @@ func (e *env) runCommand() *cli.Command {
 func cutOverride(kv string) (key, value string, ok bool) {
 	key, value, ok = strings.Cut(kv, "=")
 	return key, value, ok && key != ""
+}
+
+func (e *env) replayCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "replay",
+		Usage:     "evaluate the rules over an event recording (made with `vigil run --record FILE`), with no kernel involved",
+		ArgsUsage: "FILE",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "c", Usage: "configuration `FILE`"},
+			rulesFlag(),
+			&cli.StringSliceFlag{Name: "o", Aliases: []string{"option"}, Usage: "override a configuration `KEY=VALUE`; repeatable"},
+			&cli.BoolFlag{Name: "json", Usage: "write alerts as JSON (same as -o json_output=true)"},
+		},
+		OnUsageError: e.usageError,
+		Action: func(c *cli.Context) error {
+			args, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 {
+				return usageErrorf("replay: want exactly one recording FILE")
+			}
+			opts, err := parseRunOptions(c)
+			if err != nil {
+				return err
+			}
+			opts.ReplayFile = args[0]
+			return e.runSensor(opts)
+		},
+	}
 }

@@ -197,6 +197,10 @@ func (e *env) runSensor(opts *runOptions) error {
 		driverName = cfg.Engine.Kind
 	}
 	factories := driverFactories()
+	if opts.ReplayFile != "" {
+		driverName = config.KindReplay
+		cfg.Engine.Replay.CaptureFile = opts.ReplayFile
+	}
 	if driverName == config.KindReplay {
 		if cfg.Engine.Replay.CaptureFile == "" {
 			return usageErrorf("engine.kind=replay needs engine.replay.capture_file")
