@@ -230,7 +230,6 @@ func (d *Driver) emitSock(k *inetSock, o sockOwner, owned bool, listeners []inet
 		Num: UnknownFD, Type: typ, Sock: sa, Connected: t != evtListen,
 		Name: tupleName(&sa), NameChanged: t == evtConnect,
 	}
-	ev.Domain = int32(sa.Family)
 	if owned {
 		ev.FDInfo.Num = int64(o.fd)
 		ev.FD = int64(o.fd)

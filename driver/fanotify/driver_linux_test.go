@@ -611,3 +611,52 @@ func countFDs(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+func TestQueueOverflow(t *testing.T) {
+	requireRoot(t)
+	// More distinct files than the fanotify queue holds (16384 events),
+	// opened while nobody reads the queue.
+	const files = 17000
+	dir := t.TempDir()
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resync := make(chan struct{}, 16)
+	d, err := New(&driver.Options{
+		EventTypes: driver.NewEventTypeSet(evtOpenat),
+		Resync: func() {
+			select {
+			case resync <- struct{}{}:
+			default:
+			}
+		},
+	}, &Config{SockPollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for i := range files {
+		f, err := os.Open(filepath.Join(dir, strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, func(*driver.Event) {}) }()
+	select {
+	case <-resync:
+	case <-time.After(eventWait):
+		t.Fatalf("no resync after a queue overflow; stats %+v", d.Stats())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Stats(); s.Overflows == 0 || s.Drops < s.Overflows || s.Resyncs == 0 {
+		t.Errorf("stats %+v: want the overflow counted", s)
+	}
+}

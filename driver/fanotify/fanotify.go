@@ -119,8 +119,10 @@ func coverageFor(f features) driver.Coverage {
 	notes := []string{
 		"file opens are reported after the fact (fanotify notification mode): openat has the absolute path, dev and inode but no dirfd, no mode and no failed opens",
 		"open flags come from /proc/PID/fdinfo when the descriptor is still open, otherwise the access mode is inferred from the close (close-write or close-nowrite) or a modification; O_CREAT is set for files the open created; other flags of short-lived descriptors are unavailable",
-		"the descriptor number of an open that was closed before the driver looked is reported as 2147483647",
-		"events carry the process id only: thread ids are the process id",
+		"the descriptor number of an open that was closed before the driver looked is reported as 2147483647 (UnknownFD); so is that of a socket whose process was not found, whose event then has pid 0",
+		"FAN_Q_OVERFLOW (more than 16384 queued file events) and proc connector overruns are counted as drops and trigger a state resync (Options.Resync)",
+		"fanotify merges queued events on the same file by the same process: repeated opens of one file while the driver lags are reported once",
+		"file events carry the process id only: their thread id is the process id",
 		"exec, fork, exit, uid, gid, session and ptrace-attach events come from the proc connector; execve arguments, executable, cwd and credentials are read from /proc/PID after the fact, so processes that exit within microseconds may lack them (the executable path then comes from fanotify's exec open)",
 		"setuid/setgid events report the effective id after any credential change (setuid, setreuid, setresuid, setuid executables); the syscall's arguments and failed calls are not seen",
 		"ptrace is reported only for PTRACE_ATTACH/PTRACE_SEIZE (as PTRACE_ATTACH) with the target pid; other requests are not seen",
@@ -132,7 +134,7 @@ func coverageFor(f features) driver.Coverage {
 	fields := driver.HasRes | driver.HasFD | driver.HasPath | driver.HasFlags | driver.HasUID | driver.HasGID |
 		driver.HasTargetPID | driver.HasRequest | driver.HasSignal | driver.HasCmd | driver.HasAddr |
 		driver.HasDev | driver.HasArgs | driver.HasFDInfo | driver.HasCPU | driver.HasNum | driver.HasCreated |
-		driver.HasName | driver.HasSocket
+		driver.HasName
 	if f.dfidName {
 		ev.Add(evtUnlinkat)
 		ev.Add(evtMkdirat)
