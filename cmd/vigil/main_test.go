@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigilsec/vigil/driver"
-	"github.com/vigilsec/vigil/driver/replay"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/replay"
 )
 
 // vigilBin is the binary under test, built once by TestMain.
