@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"weak"
 
 	"github.com/vigilsec/vigil/driver"
 )
@@ -805,4 +806,25 @@ func TestGolden(t *testing.T) {
 	if n != 5 || err != io.EOF {
 		t.Errorf("%s: %d events, then %v", golden, n, err)
 	}
+}
+
+// TestWriterKeepsNothingAlive checks that the Writer's tables do not keep
+// the state layer's processes and containers from being collected.
+func TestWriterKeepsNothingAlive(t *testing.T) {
+	w, err := NewWriter(io.Discard, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, c := chain(1, 3), fullContainer(1)
+	wp, wc := weak.Make(p), weak.Make(c)
+	if err := w.Write(fullEvent(1, p, c)); err != nil {
+		t.Fatal(err)
+	}
+	p, c = nil, nil
+	runtime.GC()
+	runtime.GC()
+	if wp.Value() != nil || wc.Value() != nil {
+		t.Error("the writer keeps a process or container alive")
+	}
+	runtime.KeepAlive(w)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"time"
+	"unsafe"
 
 	"github.com/vigilsec/vigil/driver"
 )
@@ -31,9 +32,11 @@ type WriterOptions struct {
 //
 // Processes and containers are written once and referenced by later events:
 // the Writer remembers each *driver.Process and *driver.Container it has
-// seen (by pointer) and the hash of what it last wrote for it, and writes a
-// new definition when the contents change, so the state layer may update its
-// entries in place.
+// seen, by address, with the hash of what it last wrote for it, and writes a
+// new definition when the contents (or the parent) change, so the state layer
+// may update its entries in place. Remembering addresses keeps nothing
+// alive; should the memory of a freed process be reused for another, the
+// changed contents make the Writer define it anew.
 type Writer struct {
 	bw     *bufio.Writer
 	err    error // sticky write error
@@ -44,10 +47,10 @@ type Writer struct {
 	hdr  [frameHeaderSize]byte
 	seq  uint64 // events offered to Write, for chain cycle marks
 
-	procIdx  map[*driver.Process]uint32
-	procs    []procSlot // indexed by slot; [0] unused
+	procIdx  map[uintptr]uint32 // by the address of a *driver.Process
+	procs    []procSlot         // indexed by slot; [0] unused
 	procFree []uint32
-	contIdx  map[*driver.Container]uint32
+	contIdx  map[uintptr]uint32 // by the address of a *driver.Container
 	conts    []contSlot
 	cost     int64 // what the reader's tables cost, as the reader counts it
 	chain    []chainLink
@@ -107,9 +110,9 @@ func newWriter(w io.Writer, opts *WriterOptions, ntypes int) (*Writer, error) {
 	wr := &Writer{
 		bw:       bufio.NewWriterSize(w, 64<<10),
 		seed:     maphash.MakeSeed(),
-		procIdx:  make(map[*driver.Process]uint32),
+		procIdx:  make(map[uintptr]uint32),
 		procs:    make([]procSlot, 1, 64),
-		contIdx:  make(map[*driver.Container]uint32),
+		contIdx:  make(map[uintptr]uint32),
 		conts:    make([]contSlot, 1, 8),
 		maxProcs: maxProcesses,
 		maxConts: maxContainers,
@@ -165,6 +168,9 @@ func (w *Writer) frame(kind byte, payload []byte) error {
 	return nil
 }
 
+// addr returns the address of p, as a key that does not keep *p alive.
+func addr[T any](p *T) uintptr { return uintptr(unsafe.Pointer(p)) }
+
 var eventProcexit = driver.MustEventType("procexit")
 
 var errClosed = errors.New("replay: writer is closed")
@@ -189,7 +195,7 @@ func (w *Writer) Write(ev *driver.Event) error {
 retry:
 	// Room for a whole chain and a container, so that no slot of this
 	// event is reused while the event is being written.
-	if w.freeProcs() < w.maxDepth || (ev.Container != nil && w.contIdx[ev.Container] == 0 && len(w.conts)-1 >= w.maxConts) {
+	if w.freeProcs() < w.maxDepth || (ev.Container != nil && w.contIdx[addr(ev.Container)] == 0 && len(w.conts)-1 >= w.maxConts) {
 		if err := w.reset(); err != nil {
 			return err
 		}
@@ -243,8 +249,8 @@ retry:
 	if t == eventProcexit && ev.Proc != nil && (ev.Tid == ev.Pid || ev.Tid == 0) {
 		// The process is gone: free its slot. Should it turn up again,
 		// it is simply defined anew.
-		if slot := w.procIdx[ev.Proc]; slot != 0 {
-			delete(w.procIdx, ev.Proc)
+		if slot := w.procIdx[addr(ev.Proc)]; slot != 0 {
+			delete(w.procIdx, addr(ev.Proc))
 			w.procFree = append(w.procFree, slot)
 		}
 	}
@@ -277,11 +283,11 @@ func (w *Writer) reset() error {
 // defineContainer returns c's slot, writing a definition when c is new or
 // changed.
 func (w *Writer) defineContainer(c *driver.Container) (uint32, error) {
-	slot, ok := w.contIdx[c]
+	slot, ok := w.contIdx[addr(c)]
 	if !ok {
 		slot = uint32(len(w.conts))
 		w.conts = append(w.conts, contSlot{size: -1})
-		w.contIdx[c] = slot
+		w.contIdx[addr(c)] = slot
 	}
 	e := &w.enc
 	e.reset()
@@ -312,7 +318,7 @@ func (w *Writer) defineContainer(c *driver.Container) (uint32, error) {
 // definition could not be written.
 func (w *Writer) forgetContainer(c *driver.Container, slot uint32, existed bool) {
 	if !existed {
-		delete(w.contIdx, c)
+		delete(w.contIdx, addr(c))
 		w.conts = w.conts[:slot]
 	}
 }
@@ -325,7 +331,7 @@ func (w *Writer) defineChain(p *driver.Process) (uint32, error) {
 	}
 	chain := w.chain[:0]
 	for ; p != nil && len(chain) < w.maxDepth; p = p.Parent {
-		slot, ok := w.procIdx[p]
+		slot, ok := w.procIdx[addr(p)]
 		if ok && w.procs[slot].mark == w.seq {
 			break // a cycle: end the chain here
 		}
@@ -338,12 +344,14 @@ func (w *Writer) defineChain(p *driver.Process) (uint32, error) {
 				w.procs = append(w.procs, procSlot{})
 			}
 			w.procs[slot].size = -1
-			w.procIdx[p] = slot
+			w.procIdx[addr(p)] = slot
 		}
 		w.procs[slot].mark = w.seq
 		chain = append(chain, chainLink{p, slot})
 	}
 	w.chain = chain
+	// Keep no process alive through the chain buffer.
+	defer clear(chain)
 	var parent uint32
 	for i := len(chain) - 1; i >= 0; i-- {
 		l := chain[i]
