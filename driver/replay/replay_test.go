@@ -815,12 +815,14 @@ func TestWriterKeepsNothingAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, c := chain(1, 3), fullContainer(1)
-	wp, wc := weak.Make(p), weak.Make(c)
-	if err := w.Write(fullEvent(1, p, c)); err != nil {
-		t.Fatal(err)
+	write := func() (weak.Pointer[driver.Process], weak.Pointer[driver.Container]) {
+		p, c := chain(1, 3), fullContainer(1)
+		if err := w.Write(fullEvent(1, p, c)); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(p), weak.Make(c)
 	}
-	p, c = nil, nil
+	wp, wc := write()
 	runtime.GC()
 	runtime.GC()
 	if wp.Value() != nil || wc.Value() != nil {
