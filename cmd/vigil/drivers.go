@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/vigilsec/vigil/driver"
 	"github.com/vigilsec/vigil/driver/ebpf"
+	"github.com/vigilsec/vigil/driver/fanotify"
 )
 
 // driverFactories lists the drivers Vigil can build, in the order
@@ -10,5 +11,6 @@ import (
 func driverFactories() []driver.Factory {
 	return []driver.Factory{
 		ebpf.Factory(),
+		fanotify.Factory(),
 	}
 }

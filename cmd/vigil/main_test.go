@@ -22,7 +22,14 @@ var vigilBin string
 
 const testVersion = "v0.0.0-test"
 
+// beforeTests, when set by a platform file, runs first and may replace the
+// test process (e.g. to exec vigil under a seccomp filter).
+var beforeTests func()
+
 func TestMain(m *testing.M) {
+	if beforeTests != nil {
+		beforeTests()
+	}
 	os.Exit(testMain(m))
 }
 

@@ -214,7 +214,26 @@ func (e *env) runSensor(opts *runOptions) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	drv, err := f.New(&driver.Options{EventTypes: eng.EventTypes(), SelfPID: os.Getpid()})
+	var st *state.State
+	dopts := &driver.Options{EventTypes: eng.EventTypes(), SelfPID: os.Getpid()}
+	if f.Name != "replay" {
+		st, err = state.New(nil)
+		if err != nil {
+			return fmt.Errorf("process state: %w", err)
+		}
+		if err := st.SeedFromProc(); err != nil {
+			e.log.Warn("seeding process state from /proc", "err", err)
+		}
+		// After lost events (a queue overflow), re-read /proc so that the
+		// process table is right again. Drivers call this on the goroutine
+		// that delivers events, so it does not race with Handle.
+		dopts.Resync = func() {
+			if err := st.SeedFromProc(); err != nil {
+				e.log.Warn("resyncing process state from /proc", "err", err)
+			}
+		}
+	}
+	drv, err := f.New(dopts)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("driver %s: %w", f.Name, err)}
 	}
@@ -226,16 +245,6 @@ func (e *env) runSensor(opts *runOptions) error {
 	e.log.Info("driver started", "driver", f.Name, "why", why)
 	reportUncoverable(e, rs.Enabled(), drv.Coverage(), f.Name)
 
-	var st *state.State
-	if f.Name != "replay" {
-		st, err = state.New(nil)
-		if err != nil {
-			return fmt.Errorf("process state: %w", err)
-		}
-		if err := st.SeedFromProc(); err != nil {
-			e.log.Warn("seeding process state from /proc", "err", err)
-		}
-	}
 	outs, err := e.buildOutputs(cfg)
 	if err != nil {
 		return usageErrorf("%v", err)
