@@ -22,9 +22,14 @@ import (
 )
 
 // Recorder receives every event after enrichment (for `vigil run --record`).
+// Flush is called about once a second, so that a crash loses little.
 type Recorder interface {
 	Write(ev *driver.Event) error
+	Flush() error
 }
+
+// recordFlushInterval is how often the recorder is flushed.
+const recordFlushInterval = time.Second
 
 // Config is what a Sensor is made of. Driver, Engine and Outputs are
 // required.
@@ -66,8 +71,9 @@ type Sensor struct {
 	lastEvent    atomic.Int64
 	byRule       map[*engine.Rule]*atomic.Uint64
 
-	matched []*engine.Rule // reused match buffer
-	msg     []byte         // reused message buffer
+	matched   []*engine.Rule // reused match buffer
+	msg       []byte         // reused message buffer
+	lastFlush int64          // when the recorder was last flushed (ns)
 }
 
 // New returns a Sensor for cfg. The rules are those of cfg.Engine; rules
@@ -103,12 +109,18 @@ func (s *Sensor) Handle(ev *driver.Event) {
 	if int(ev.Type) < len(s.byType) {
 		s.byType[ev.Type].Add(1)
 	}
-	s.lastEvent.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	s.lastEvent.Store(now)
 	if s.cfg.State != nil {
 		s.cfg.State.Handle(ev)
 	}
 	if s.cfg.Recorder != nil && !s.recordOff.Load() {
-		if err := s.cfg.Recorder.Write(ev); err != nil {
+		err := s.cfg.Recorder.Write(ev)
+		if err == nil && now-s.lastFlush > int64(recordFlushInterval) {
+			s.lastFlush = now
+			err = s.cfg.Recorder.Flush()
+		}
+		if err != nil {
 			s.recordErrors.Add(1)
 			s.recordOff.Store(true)
 			s.log.Error("recording stopped", "err", err)
