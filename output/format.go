@@ -1,8 +1,10 @@
 package output
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -105,12 +107,10 @@ func (f *Formatter) AppendJSON(dst []byte, a *Alert) []byte {
 	}
 	if f.IncludeOutput {
 		dst = append(dst, `,"output":`...)
-		// The text form is short-lived: render it past the end of dst and
-		// escape it into place.
-		start := len(dst)
-		dst = f.AppendText(dst, a)
-		text := string(dst[start:])
-		dst = appendString(dst[:start], text)
+		sc := scratchPool.Get().(*scratch)
+		sc.arena = f.AppendText(sc.arena[:0], a)
+		dst = appendString(dst, sc.arena)
+		scratchPool.Put(sc)
 	}
 	if f.IncludeFields {
 		dst = append(dst, `,"output_fields":`...)
@@ -140,7 +140,11 @@ func (f *Formatter) AppendJSON(dst []byte, a *Alert) []byte {
 // (Falco keeps them in a std::set).
 func appendTags(dst []byte, tags []string) []byte {
 	if !slices.IsSorted(tags) {
-		tags = slices.Sorted(slices.Values(tags))
+		sc := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(sc)
+		sc.tags = append(sc.tags[:0], tags...)
+		slices.Sort(sc.tags)
+		tags = sc.tags
 	}
 	for i, t := range tags {
 		if i > 0 && t == tags[i-1] {
@@ -159,7 +163,7 @@ func appendTags(dst []byte, tags []string) []byte {
 // escapes for \b \f \n \r \t " and \, \u00xx (lower-case hex) for other
 // control characters, everything else as UTF-8, and U+FFFD for each byte of
 // an invalid UTF-8 sequence.
-func appendString(dst []byte, s string) []byte {
+func appendString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -170,7 +174,7 @@ func appendString(dst []byte, s string) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
+			r, size := utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
 			if r != utf8.RuneError || size != 1 {
 				i += size
 				continue
@@ -207,59 +211,70 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// scratch is the reusable working memory of one JSON formatting call.
+type scratch struct {
+	arena   []byte   // decoded keys and re-encoded values
+	members []member // a stack of object members, spans into arena
+	tags    []string // sorted tags
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// span is a range of scratch.arena.
+type span struct{ start, end int }
+
+// member is one key of a parsed JSON object: its decoded key and its
+// re-encoded value.
+type member struct{ key, val span }
+
 // appendFields appends the JSON object fields re-encoded as Falco would
 // print it (keys sorted, the last of duplicate keys kept, strings
 // re-escaped, no insignificant whitespace), with timeKey set to ns. Input
 // that is not a JSON object counts as an empty object.
 func appendFields(dst, fields []byte, timeKey string, ns int64) []byte {
-	p := jsonParser{src: fields}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	p := jsonParser{src: fields, sc: sc}
+	sc.arena, sc.members = sc.arena[:0], sc.members[:0]
 	p.skipSpace()
-	var members []member
 	if p.peek() == '{' {
-		if m, ok := p.object(0); ok {
-			p.skipSpace()
-			if p.pos == len(p.src) {
-				members = m
-			}
+		ok := p.object(0)
+		p.skipSpace()
+		if !ok || p.pos != len(p.src) {
+			sc.arena, sc.members = sc.arena[:0], sc.members[:0]
 		}
 	}
-	members = append(members, member{key: timeKey, val: strconv.AppendInt(nil, ns, 10)})
-	return appendMembers(dst, members)
-}
-
-// member is one key of a parsed JSON object with its value already
-// re-encoded.
-type member struct {
-	key string
-	val []byte
+	k := span{start: len(sc.arena)}
+	sc.arena = append(sc.arena, timeKey...)
+	k.end = len(sc.arena)
+	v := span{start: k.end}
+	sc.arena = strconv.AppendInt(sc.arena, ns, 10)
+	v.end = len(sc.arena)
+	sc.members = append(sc.members, member{key: k, val: v})
+	return appendMembers(dst, sc.members, sc.arena)
 }
 
 // appendMembers appends members as a JSON object sorted by key (byte-wise,
 // as std::map sorts std::string); of equal keys the last one wins, as when
-// nlohmann::json parses duplicates.
-func appendMembers(dst []byte, members []member) []byte {
+// nlohmann::json parses duplicates. It sorts members in place.
+func appendMembers(dst []byte, members []member, arena []byte) []byte {
 	slices.SortStableFunc(members, func(a, b member) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
+		return bytes.Compare(arena[a.key.start:a.key.end], arena[b.key.start:b.key.end])
 	})
 	dst = append(dst, '{')
 	first := true
-	for i := range members {
-		if i+1 < len(members) && members[i+1].key == members[i].key {
+	for i, m := range members {
+		key := arena[m.key.start:m.key.end]
+		if i+1 < len(members) && bytes.Equal(arena[members[i+1].key.start:members[i+1].key.end], key) {
 			continue
 		}
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendString(dst, members[i].key)
+		dst = appendString(dst, key)
 		dst = append(dst, ':')
-		dst = append(dst, members[i].val...)
+		dst = append(dst, arena[m.val.start:m.val.end]...)
 	}
 	return append(dst, '}')
 }
@@ -267,12 +282,13 @@ func appendMembers(dst []byte, members []member) []byte {
 // maxDepth bounds the nesting of output field values.
 const maxDepth = 32
 
-// jsonParser re-encodes JSON values canonically. It is only used on
-// output_fields, which the engine renders, so it favours simplicity over
-// speed.
+// jsonParser re-encodes JSON values canonically into its scratch arena. It
+// is only used on output_fields, which the engine renders, so it favours
+// simplicity over speed.
 type jsonParser struct {
 	src []byte
 	pos int
+	sc  *scratch
 }
 
 func (p *jsonParser) peek() byte {
@@ -293,109 +309,127 @@ func (p *jsonParser) skipSpace() {
 	}
 }
 
-// object parses an object at p.pos (which is '{').
-func (p *jsonParser) object(depth int) ([]member, bool) {
+// object parses an object at p.pos (which is '{') and pushes its members
+// on p.sc.members.
+func (p *jsonParser) object(depth int) bool {
 	if depth > maxDepth {
-		return nil, false
+		return false
 	}
 	p.pos++ // '{'
-	var members []member
 	p.skipSpace()
 	if p.peek() == '}' {
 		p.pos++
-		return members, true
+		return true
 	}
 	for {
 		p.skipSpace()
 		if p.peek() != '"' {
-			return nil, false
+			return false
 		}
-		key, ok := p.str()
-		if !ok {
-			return nil, false
+		k := span{start: len(p.sc.arena)}
+		if !p.str() {
+			return false
 		}
+		k.end = len(p.sc.arena)
 		p.skipSpace()
 		if p.peek() != ':' {
-			return nil, false
+			return false
 		}
 		p.pos++
 		p.skipSpace()
-		val, ok := p.value(nil, depth+1)
-		if !ok {
-			return nil, false
+		v := span{start: len(p.sc.arena)}
+		if !p.value(depth + 1) {
+			return false
 		}
-		members = append(members, member{key: key, val: val})
+		v.end = len(p.sc.arena)
+		p.sc.members = append(p.sc.members, member{key: k, val: v})
 		p.skipSpace()
 		switch p.peek() {
 		case ',':
 			p.pos++
 		case '}':
 			p.pos++
-			return members, true
+			return true
 		default:
-			return nil, false
+			return false
 		}
 	}
 }
 
-// value parses the value at p.pos and appends its canonical form to dst.
-func (p *jsonParser) value(dst []byte, depth int) ([]byte, bool) {
+// value parses the value at p.pos and appends its canonical form to the
+// arena.
+func (p *jsonParser) value(depth int) bool {
 	if depth > maxDepth {
-		return nil, false
+		return false
 	}
+	sc := p.sc
 	switch c := p.peek(); {
 	case c == '{':
-		m, ok := p.object(depth)
-		if !ok {
-			return nil, false
+		base, start := len(sc.members), len(sc.arena)
+		if !p.object(depth) {
+			return false
 		}
-		return appendMembers(dst, m), true
+		// The nested object's members sit above base on the stack and
+		// their keys and values above start in the arena: render the
+		// object past the end, move it to start, and pop the members.
+		end := len(sc.arena)
+		sc.arena = appendMembers(sc.arena, sc.members[base:], sc.arena)
+		sc.arena = append(sc.arena[:start], sc.arena[end:]...)
+		sc.members = sc.members[:base]
+		return true
 	case c == '[':
 		p.pos++
-		dst = append(dst, '[')
+		sc.arena = append(sc.arena, '[')
 		p.skipSpace()
 		if p.peek() == ']' {
 			p.pos++
-			return append(dst, ']'), true
+			sc.arena = append(sc.arena, ']')
+			return true
 		}
 		for {
 			p.skipSpace()
-			var ok bool
-			if dst, ok = p.value(dst, depth+1); !ok {
-				return nil, false
+			if !p.value(depth + 1) {
+				return false
 			}
 			p.skipSpace()
 			switch p.peek() {
 			case ',':
 				p.pos++
-				dst = append(dst, ',')
+				sc.arena = append(sc.arena, ',')
 			case ']':
 				p.pos++
-				return append(dst, ']'), true
+				sc.arena = append(sc.arena, ']')
+				return true
 			default:
-				return nil, false
+				return false
 			}
 		}
 	case c == '"':
-		s, ok := p.str()
-		if !ok {
-			return nil, false
+		// Decode past the end of the arena, then escape it into place.
+		start := len(sc.arena)
+		if !p.str() {
+			return false
 		}
-		return appendString(dst, s), true
+		end := len(sc.arena)
+		sc.arena = appendString(sc.arena, sc.arena[start:end])
+		sc.arena = append(sc.arena[:start], sc.arena[end:]...)
+		return true
 	case c == '-' || (c >= '0' && c <= '9'):
 		start := p.pos
 		if !p.number() {
-			return nil, false
+			return false
 		}
-		return append(dst, p.src[start:p.pos]...), true
+		sc.arena = append(sc.arena, p.src[start:p.pos]...)
+		return true
 	default:
 		for _, lit := range [...]string{"null", "true", "false"} {
 			if len(p.src)-p.pos >= len(lit) && string(p.src[p.pos:p.pos+len(lit)]) == lit {
 				p.pos += len(lit)
-				return append(dst, lit...), true
+				sc.arena = append(sc.arena, lit...)
+				return true
 			}
 		}
-		return nil, false
+		return false
 	}
 }
 
@@ -435,51 +469,47 @@ func (p *jsonParser) number() bool {
 	return true
 }
 
-// str decodes the JSON string at p.pos (which is '"'). Unpaired surrogate
-// escapes and invalid UTF-8 decode to U+FFFD.
-func (p *jsonParser) str() (string, bool) {
+// str decodes the JSON string at p.pos (which is '"') onto the arena.
+// Unpaired surrogate escapes decode to U+FFFD; invalid UTF-8 is copied (and
+// replaced when re-encoded).
+func (p *jsonParser) str() bool {
 	p.pos++ // '"'
-	var b []byte
+	sc := p.sc
 	start := p.pos
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		switch {
 		case c == '"':
-			if b == nil {
-				s := string(p.src[start:p.pos])
-				p.pos++
-				return s, true
-			}
-			b = append(b, p.src[start:p.pos]...)
+			sc.arena = append(sc.arena, p.src[start:p.pos]...)
 			p.pos++
-			return string(b), true
+			return true
 		case c < 0x20:
-			return "", false
+			return false
 		case c == '\\':
-			b = append(b, p.src[start:p.pos]...)
+			sc.arena = append(sc.arena, p.src[start:p.pos]...)
 			p.pos++
 			if p.pos >= len(p.src) {
-				return "", false
+				return false
 			}
 			e := p.src[p.pos]
 			p.pos++
 			switch e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				sc.arena = append(sc.arena, e)
 			case 'b':
-				b = append(b, '\b')
+				sc.arena = append(sc.arena, '\b')
 			case 'f':
-				b = append(b, '\f')
+				sc.arena = append(sc.arena, '\f')
 			case 'n':
-				b = append(b, '\n')
+				sc.arena = append(sc.arena, '\n')
 			case 'r':
-				b = append(b, '\r')
+				sc.arena = append(sc.arena, '\r')
 			case 't':
-				b = append(b, '\t')
+				sc.arena = append(sc.arena, '\t')
 			case 'u':
 				r, ok := p.hex4()
 				if !ok {
-					return "", false
+					return false
 				}
 				if r >= 0xD800 && r < 0xDC00 && p.pos+1 < len(p.src) && p.src[p.pos] == '\\' && p.src[p.pos+1] == 'u' {
 					save := p.pos
@@ -491,16 +521,16 @@ func (p *jsonParser) str() (string, bool) {
 						p.pos = save
 					}
 				}
-				b = utf8.AppendRune(b, r) // surrogates left over become U+FFFD
+				sc.arena = utf8.AppendRune(sc.arena, r) // surrogates left over become U+FFFD
 			default:
-				return "", false
+				return false
 			}
 			start = p.pos
 		default:
 			p.pos++
 		}
 	}
-	return "", false
+	return false
 }
 
 func (p *jsonParser) hex4() (rune, bool) {

@@ -124,7 +124,8 @@ func NewHTTP(rawURL string, opts *HTTPOptions) (*HTTP, error) {
 
 // tlsConfig builds the client TLS configuration from the options.
 func (o *HTTPOptions) tlsConfig() (*tls.Config, error) {
-	conf := &tls.Config{InsecureSkipVerify: o.Insecure} //nolint:gosec // Falco's http_output.insecure, off by default
+	// InsecureSkipVerify is Falco's http_output.insecure, off by default.
+	conf := &tls.Config{InsecureSkipVerify: o.Insecure}
 	var pem [][]byte
 	switch {
 	case o.CACert != "" || o.CABundle != "":

@@ -139,16 +139,22 @@ func New(sinks []Sink, opts *Options) *Outputs {
 	return o
 }
 
-// Emit formats a and offers it to every sink without blocking: a sink whose
-// queue is full, or an Outputs already closed, drops it and counts the drop.
-// Emit takes ownership of a, which must not be modified afterwards.
+// Emit formats a once, on the caller's goroutine, and offers it to every
+// sink without blocking: a sink whose queue is full, or an Outputs already
+// closed, drops it and counts the drop. Emit takes ownership of a, which
+// must not be modified afterwards.
 func (o *Outputs) Emit(a *Alert) {
 	o.emitted.Add(1)
 	if o.limiter != nil && !o.limiter.take() {
 		o.rateLimited.Add(1)
 		return
 	}
-	it := item{alert: a, line: o.format.Append(nil, a)}
+	// One allocation per alert: the line is shared by every sink.
+	size := 128 + len(a.Rule) + len(a.Message) + len(a.Hostname)
+	if o.format.JSON {
+		size += len(a.Message) + len(a.Fields) + 16*len(a.Tags)
+	}
+	it := item{alert: a, line: o.format.Append(make([]byte, 0, size), a)}
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	for _, q := range o.queues {
