@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -303,6 +304,7 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 func (p *testPKI) server(t *testing.T, rv http.Handler, mtls bool) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(rv)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes are expected
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{p.serverCert}}
 	if mtls {
 		srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
