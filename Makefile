@@ -59,9 +59,9 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each
 bench: ## Run all benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-overhead: ## Overhead harness (interleaved runs with/without Vigil) — not built yet
-	@echo "bench-overhead: the overhead harness is not built yet (it needs a working driver)" >&2
-	@exit 1
+bench-overhead: ## Slowdown of workloads under `vigil run --driver ebpf`, interleaved (root; flags in BENCH_FLAGS)
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-overhead: must run as root" >&2; exit 2; fi
+	cd $(ROOT) && $(GO) run ./bench/overhead $(BENCH_FLAGS)
 
 run: build ## Build, then run bin/vigil with its embedded defaults (exits 2: no driver yet)
 	$(BIN)
