@@ -668,15 +668,15 @@ func (d *decoder) fillFDInfo(ev *driver.Event, fd int64) {
 	if walk.ok && walk.flags&ifDisconnected != 0 {
 		name = cstr(walk.data)
 	}
-	switch {
-	case magic == anonInodeMagic:
+	switch magic {
+	case anonInodeMagic:
 		info.Type = anonType(name)
 		if walk.ok {
 			d.buf = append(append(d.buf[:0], "anon_inode:"...), name...)
 			info.Name = d.str(d.buf)
 		}
 		return
-	case magic == pidfsMagic:
+	case pidfsMagic:
 		info.Type = driver.FDPidfd
 		info.Name = "anon_inode:[pidfd]"
 		return

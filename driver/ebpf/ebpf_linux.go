@@ -175,7 +175,7 @@ func New(opts *driver.Options) (*Driver, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			d.release()
+			_ = d.release()
 		}
 	}()
 

@@ -49,8 +49,6 @@ type collector struct {
 	mu     sync.Mutex
 	evs    []driver.Event
 	notify chan struct{}
-	raw    [][]byte
-	keep   func(kind uint16) bool
 }
 
 func (c *collector) add(ev *driver.Event) {
@@ -378,7 +376,7 @@ func TestPrivilegedNetwork(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Wait()
+	defer func() { _ = srv.Wait() }()
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("server port: %v", err)
@@ -457,8 +455,8 @@ func TestPrivilegedPtrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		sleeper.Process.Kill()
-		sleeper.Wait()
+		_ = sleeper.Process.Kill()
+		_ = sleeper.Wait()
 	}()
 	tracer := helper("ptrace", strconv.Itoa(sleeper.Process.Pid))
 	if err := tracer.Run(); err != nil {

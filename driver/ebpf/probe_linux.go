@@ -123,7 +123,7 @@ func permissionCause() string {
 		caps, err := strconv.ParseUint(capEff, 16, 64)
 		if err == nil {
 			has := func(c uint) bool { return caps&(1<<c) != 0 }
-			if !has(capSysAdmin) && !(has(capBPF) && has(capPerfmon)) {
+			if !has(capSysAdmin) && (!has(capBPF) || !has(capPerfmon)) {
 				causes = append(causes, fmt.Sprintf("missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); CapEff is %s", capEff))
 				if v, err := os.ReadFile("/proc/sys/kernel/unprivileged_bpf_disabled"); err == nil {
 					if s := strings.TrimSpace(string(v)); s != "0" {
