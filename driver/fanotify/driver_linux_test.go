@@ -559,8 +559,11 @@ func TestNoDescriptorLeak(t *testing.T) {
 		}
 	}
 	c.waitFor(t, "last write", eventWait, func(ev *driver.Event) bool { return isOpen(ev, os.Getpid(), last) })
-	// Every event descriptor is closed once its event is handled.
-	if n := countFDs(t); n > during+5 {
+	// Every event descriptor is closed once its event is handled. The
+	// driver may still hold the descriptors of the batch it is handling
+	// (a read buffer's worth, well under 256); a leak over 2000 writes of
+	// 50 files would exceed that.
+	if n := countFDs(t); n > during+256 {
 		t.Errorf("%d descriptors while running after 2000 writes, %d before them", n, during)
 	}
 	cancel()
