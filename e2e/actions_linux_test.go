@@ -1,0 +1,381 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// marker returns a random string that names this run's scratch files.
+func marker(t *testing.T) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "vigil-e2e-" + hex.EncodeToString(b[:])
+}
+
+// scratchDir creates a directory under parent ("" for the temp dir) that
+// is removed when the test ends, readable and searchable by everyone.
+func scratchDir(t *testing.T, parent string) string {
+	t.Helper()
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dir := filepath.Join(parent, marker(t))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return dir
+}
+
+// removeAtEnd removes path when the test ends (if it exists).
+func removeAtEnd(t *testing.T, path string) {
+	t.Cleanup(func() {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+}
+
+// program copies the helper into dir under name and returns its path.
+func program(t *testing.T, dir, name string) string {
+	t.Helper()
+	return copyFile(t, helperBin, filepath.Join(dir, name), 0o755)
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) string {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+// command returns a command for path whose argv[0] is path's base name,
+// the way a shell runs a program found on PATH.
+func command(path string, args ...string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Args[0] = filepath.Base(path)
+	return cmd
+}
+
+// run runs cmd to completion and returns its pid; a failure to run or a
+// non-zero status fails the test unless mayFail.
+func run(t *testing.T, cmd *exec.Cmd, mayFail bool) int {
+	t.Helper()
+	var out strings.Builder
+	if cmd.Stdout == nil {
+		cmd.Stdout = &out
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = &out
+	}
+	err := cmd.Run()
+	if cmd.Process == nil {
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
+	}
+	if err != nil && !mayFail {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out.String())
+	}
+	return cmd.Process.Pid
+}
+
+// runProg runs path with args (argv[0] its base name) and returns its pid.
+func runProg(t *testing.T, path string, args ...string) int {
+	t.Helper()
+	return run(t, command(path, args...), false)
+}
+
+// start starts cmd with a pipe to its stdin; closing the pipe tells the
+// helper actions that wait on stdin to finish. The process is killed if
+// the test ends first.
+func start(t *testing.T, cmd *exec.Cmd) io.WriteCloser {
+	t.Helper()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return in
+}
+
+// finish closes stdin and waits for cmd, failing the test on an error.
+func finish(t *testing.T, cmd *exec.Cmd, in io.Closer) {
+	t.Helper()
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
+	}
+}
+
+// selfComm is the test binary's process name, the proc.pname of the
+// processes it starts.
+func selfComm(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// agent is a long-lived helper (@agent) that performs actions on request.
+type agent struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startAgent starts a copy of the helper named name as an agent.
+func startAgent(t *testing.T, path string) *agent {
+	t.Helper()
+	cmd := command(path, "@agent")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, cmd)
+	return &agent{cmd: cmd, in: in, out: bufio.NewReader(out)}
+}
+
+// do asks the agent to perform one action and waits for its answer.
+func (a *agent) do(t *testing.T, action ...string) {
+	t.Helper()
+	if _, err := io.WriteString(a.in, strings.Join(action, " ")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := a.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("agent %v: %v", action, err)
+	}
+	if line != "ok\n" {
+		t.Fatalf("agent %v: %s", action, line)
+	}
+}
+
+// listener accepts loopback TCP connections and reports the client
+// addresses of the ones it accepted.
+type listener struct {
+	ln      net.Listener
+	clients chan string
+}
+
+// listen listens on addr (host:port), or skips the test if the port is
+// taken.
+func listen(t *testing.T, addr string) *listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	l := &listener{ln: ln, clients: make(chan string, 16)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case l.clients <- c.RemoteAddr().String():
+			default:
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return l
+}
+
+// port returns the port the listener is bound to.
+func (l *listener) port() int {
+	return l.ln.Addr().(*net.TCPAddr).Port
+}
+
+// client returns the address of the next accepted client.
+func (l *listener) client(t *testing.T) string {
+	t.Helper()
+	select {
+	case c := <-l.clients:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener accepted no connection")
+	}
+	return ""
+}
+
+// fakeContainer is a cgroup named the way docker names a container's, in
+// which processes run in new pid, mount and uts namespaces. Vigil sees
+// such processes as the container's; it has no runtime to ask for
+// metadata (name, image, privileged).
+type fakeContainer struct {
+	id      string // 64 hex digits
+	cgroup  string // the container's cgroup directory
+	launch  string // the helper copy (named runc) that starts processes in it
+	workdir string
+}
+
+// shortID is the container.id Vigil reports: 12 hex digits.
+func (c *fakeContainer) shortID() string { return c.id[:12] }
+
+// newContainer creates the cgroup /vigil-e2e-<random>/docker/<id> in the
+// cgroup v2 hierarchy (or the v1 pids hierarchy) and removes it when the
+// test ends, after killing anything left in it.
+func newContainer(t *testing.T, dir string) *fakeContainer {
+	t.Helper()
+	mnt := cgroupMount(t)
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	id := hex.EncodeToString(b[:])
+	top := filepath.Join(mnt, marker(t))
+	cg := filepath.Join(top, "docker", id)
+	if err := os.MkdirAll(cg, 0o755); err != nil {
+		t.Fatalf("creating a container cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{cg, filepath.Dir(cg), top} {
+			if err := removeCgroup(d); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
+	return &fakeContainer{id: id, cgroup: cg, launch: program(t, dir, "runc"), workdir: dir}
+}
+
+// removeCgroup kills the processes left in cgroup dir and removes it.
+// Removal waits for killed processes to be reaped; it gives up after a
+// few seconds.
+func removeCgroup(dir string) error {
+	var err error
+	for range 100 {
+		b, rerr := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if errors.Is(rerr, os.ErrNotExist) {
+			return nil
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, perr := strconv.Atoi(f); perr == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
+// command returns a command that runs path with args in the container;
+// with tty the process gets a controlling terminal.
+func (c *fakeContainer) command(tty bool, path string, args ...string) *exec.Cmd {
+	a := []string{"@container", c.cgroup}
+	if tty {
+		a = append(a, "--tty")
+	}
+	return command(c.launch, append(append(a, path), args...)...)
+}
+
+// cgroupMount returns the cgroup v2 mount point, or else the v1 pids
+// hierarchy's, or skips the test.
+func cgroupMount(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Skip(err)
+	}
+	v1 := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		fs := strings.Fields(line)
+		if len(fs) < 4 {
+			continue
+		}
+		switch {
+		case fs[2] == "cgroup2":
+			return fs[1]
+		case fs[2] == "cgroup" && v1 == "" && strings.Contains(","+fs[3]+",", ",pids,"):
+			v1 = fs[1]
+		}
+	}
+	if v1 == "" {
+		t.Skip("no cgroup hierarchy is mounted")
+	}
+	return v1
+}
+
+// barrier runs a process that opens /etc/shadow, which the rules under test
+// alert on, and waits for that alert. Vigil handles events in order, so
+// afterwards every event of processes that exited before the barrier
+// started has been evaluated.
+func (s *sensor) barrier(t *testing.T, dir string) {
+	t.Helper()
+	pid := runProg(t, program(t, dir, "vigil-e2e-sync"), "@open-read", "/etc/shadow")
+	s.expect(t, "from the barrier process (it reads /etc/shadow)", func(a *alert) bool {
+		return a.from(pid)
+	})
+}
+
+// held is a process started with VIGIL_E2E_HOLD=1: it performs its action
+// and then waits for its stdin to close, so that it is still alive when
+// Vigil handles its events.
+type held struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	pid int
+}
+
+// startHeld starts cmd (a helper copy, or a fake container's command that
+// runs one) holding it alive until done is called.
+func startHeld(t *testing.T, cmd *exec.Cmd) *held {
+	t.Helper()
+	cmd.Env = append(os.Environ(), "VIGIL_E2E_HOLD=1")
+	in := start(t, cmd)
+	return &held{cmd: cmd, in: in, pid: cmd.Process.Pid}
+}
+
+// done lets the process exit and checks its status.
+func (h *held) done(t *testing.T) {
+	t.Helper()
+	finish(t, h.cmd, h.in)
+}
+
+// knownBug skips a test that reproduces a known Vigil bug unless
+// VIGIL_E2E_KNOWN_BUGS=1 asks to run it.
+func knownBug(t *testing.T, bug string) {
+	t.Helper()
+	if os.Getenv("VIGIL_E2E_KNOWN_BUGS") != "1" {
+		t.Skip("known bug (set VIGIL_E2E_KNOWN_BUGS=1 to run): " + bug)
+	}
+}
