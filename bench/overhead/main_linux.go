@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +27,7 @@ type bench struct {
 	vigilArgs []string
 	nice      int
 	cpus      int
+	bpfStats  bool
 	settle    time.Duration
 	iters     struct{ open, exec, connect, build int }
 	// vigilPID is the harness's own vigil while one runs.
@@ -56,6 +58,7 @@ func run() int {
 		scale     = flag.Float64("scale", 1, "multiply every iteration count (e.g. 0.2 for a quick try)")
 		idle      = flag.Duration("idle", 3*time.Second, "run vigil this long with no workload first, to measure the machine's background event rate (0: skip)")
 		jsonOut   = flag.Bool("json", false, "print the result as JSON on stdout instead of the table")
+		bpfStats  = flag.Bool("bpf-stats", false, "enable the kernel's BPF run-time statistics and report the time vigil's programs take per iteration (a diagnostic: the statistics themselves add a little overhead)")
 	)
 	flag.IntVar(&b.iters.open, "open-iters", 800000, "open/read/close iterations per open run")
 	flag.IntVar(&b.iters.exec, "exec-iters", 2000, "fork+exec iterations per exec run")
@@ -65,6 +68,7 @@ func run() int {
 	flag.DurationVar(&b.settle, "settle", 300*time.Millisecond, "wait after vigil's \"driver started\" before a run, so its start-up (process table seeding) is over")
 	flag.Parse()
 	b.vigilArgs = strings.Fields(*vigilArgs)
+	b.bpfStats = *bpfStats
 	b.cpus = runtime.NumCPU()
 	for _, n := range []*int{&b.iters.open, &b.iters.exec, &b.iters.connect, &b.iters.build} {
 		*n = max(1, int(float64(*n)**scale))
@@ -85,6 +89,16 @@ func run() int {
 	defer os.RemoveAll(dir)
 	b.dir = dir
 
+	if *bpfStats {
+		// Enabled while the returned descriptor is open; the kernel turns
+		// the statistics off again when the harness exits, however it exits.
+		closer, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-overhead: enabling BPF statistics:", err)
+			return 1
+		}
+		defer closer.Close()
+	}
 	rep, err := b.measure(ctx, *rounds, *names, *vigilBin, *idle)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-overhead:", err)
@@ -116,10 +130,11 @@ func (b *bench) measure(ctx context.Context, rounds int, names, vigilBin string,
 	}
 
 	rep := &report{
-		Command: strings.Join(os.Args, " "),
-		Started: time.Now(),
-		Rounds:  rounds,
-		Machine: machineInfo(),
+		BPFStats: b.bpfStats,
+		Command:  strings.Join(os.Args, " "),
+		Started:  time.Now(),
+		Rounds:   rounds,
+		Machine:  machineInfo(),
 	}
 	if err := b.prepare(ctx, vigilBin, &rep.Vigil); err != nil {
 		return nil, err
@@ -301,9 +316,12 @@ func (b *bench) runWith(ctx context.Context, w workload) (runSample, sensorSampl
 	defer func() { b.vigilPID = 0 }()
 	sen.Ready = time.Since(v.started)
 	time.Sleep(b.settle)
-	cpu0, _ := procCPU(v.cmd.Process.Pid)
+	pid := v.cmd.Process.Pid
+	cpu0, _ := procCPU(pid)
+	prog0, _ := bpfProgStats(pid)
 	s, runErr := w.run(ctx, b)
 	p := v.snapshot()
+	prog1, _ := bpfProgStats(pid)
 	res, stopErr := v.stop()
 	if err := errors.Join(runErr, stopErr); err != nil {
 		return s, sen, err
@@ -313,6 +331,7 @@ func (b *bench) runWith(ctx context.Context, w workload) (runSample, sensorSampl
 	sen.Events, sen.Alerts = res.Events, res.Alerts
 	sen.HWM = p.HWM
 	sen.Warnings = res.Warnings
+	sen.Programs = diffProgStats(prog0, prog1)
 	sen.Drops, sen.DropsSource = p.Drops, p.DropsSource
 	if p.DropsErr != nil {
 		sen.DropsSource = "vigil log only (" + p.DropsErr.Error() + ")"

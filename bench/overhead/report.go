@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -52,8 +53,21 @@ type sensorSample struct {
 	DropsSource string `json:"drops_source"`
 	// HWM is VmHWM (peak resident set) just before stopping vigil.
 	HWM int64 `json:"vm_hwm_bytes"`
+	// Programs are the run statistics of vigil's BPF programs during the
+	// run (times only with -bpf-stats).
+	Programs map[string]progStat `json:"bpf_programs,omitempty"`
 	// Warnings are vigil's WARN/ERROR log lines, minus the expected ones.
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// progStat is the kernel's run statistics of one of vigil's BPF programs.
+type progStat struct {
+	Runs uint64        `json:"runs"`
+	Time time.Duration `json:"run_time_ns"`
+	// Misses counts runs the kernel skipped because another BPF program
+	// was already running on the CPU (events vigil never saw). Counted
+	// even without -bpf-stats.
+	Misses uint64 `json:"recursion_misses"`
 }
 
 // round is one interleaved pair of runs.
@@ -102,13 +116,16 @@ func newSpread(xs []float64) spread {
 }
 
 type summary struct {
-	WithoutSec  spread `json:"without_s"`
-	WithSec     spread `json:"with_s"`
-	Ratio       spread `json:"ratio"`
-	CPURatio    spread `json:"cpu_ratio"`
-	AddedPerOp  spread `json:"added_us_per_iteration"`
-	Events      spread `json:"events"`
-	EventsPerOp spread `json:"events_per_iteration"`
+	WithoutSec spread `json:"without_s"`
+	WithSec    spread `json:"with_s"`
+	Ratio      spread `json:"ratio"`
+	CPURatio   spread `json:"cpu_ratio"`
+	// MinRatio is the fastest run with vigil over the fastest without:
+	// the least disturbed estimate when the machine is busy.
+	MinRatio    float64 `json:"ratio_of_minimums"`
+	AddedPerOp  spread  `json:"added_us_per_iteration"`
+	Events      spread  `json:"events"`
+	EventsPerOp spread  `json:"events_per_iteration"`
 	// VigilCPUShare is vigil's CPU time during the run over the run's
 	// wall time (1.0 = one full CPU).
 	VigilCPUShare spread `json:"vigil_cpu_share"`
@@ -118,6 +135,11 @@ type summary struct {
 	PeakRSS       int64  `json:"peak_rss_bytes"`
 	Met           *bool  `json:"target_met,omitempty"`
 	OtherVigils   int    `json:"runs_with_other_vigils"`
+	// Misses sums the recursion misses of vigil's programs (runs the
+	// kernel skipped: events lost without a drop being counted).
+	Misses uint64 `json:"bpf_recursion_misses"`
+	// Programs sums the BPF program statistics over the rounds.
+	Programs map[string]progStat `json:"bpf_programs,omitempty"`
 }
 
 func summarize(w *workloadResult) {
@@ -137,6 +159,17 @@ func summarize(w *workloadResult) {
 		ready = append(ready, seconds(r.Sensor.Ready))
 		load = append(load, r.Without.Load1, r.With.Load1)
 		s.Drops += r.Sensor.Drops
+		for name, p := range r.Sensor.Programs {
+			if s.Programs == nil {
+				s.Programs = map[string]progStat{}
+			}
+			t := s.Programs[name]
+			t.Runs += p.Runs
+			t.Time += p.Time
+			t.Misses += p.Misses
+			s.Programs[name] = t
+			s.Misses += p.Misses
+		}
 		s.PeakRSS = max(s.PeakRSS, r.Sensor.HWM)
 		if r.Without.OtherVigils > 0 {
 			s.OtherVigils++
@@ -146,6 +179,9 @@ func summarize(w *workloadResult) {
 		}
 	}
 	s.WithoutSec, s.WithSec, s.Ratio, s.CPURatio = newSpread(without), newSpread(with), newSpread(ratio), newSpread(cpuRatio)
+	if s.WithoutSec.Min > 0 {
+		s.MinRatio = s.WithSec.Min / s.WithoutSec.Min
+	}
 	s.AddedPerOp, s.Events, s.EventsPerOp = newSpread(added), newSpread(events), newSpread(perOp)
 	s.VigilCPUShare, s.ReadySec, s.Load1 = newSpread(share), newSpread(ready), newSpread(load)
 	if w.Target > 0 && len(w.Rounds) > 0 {
@@ -157,6 +193,7 @@ func summarize(w *workloadResult) {
 
 // report is the whole result, as printed with -json.
 type report struct {
+	BPFStats  bool             `json:"bpf_stats"`
 	Command   string           `json:"command"`
 	Started   time.Time        `json:"started"`
 	Duration  time.Duration    `json:"duration_ns"`
@@ -247,7 +284,7 @@ func (r *report) writeText(out io.Writer) {
 	fmt.Fprintf(out, "took:    %s\n\n", r.Duration.Round(time.Second))
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\titerations\twithout s (min–max)\twith s (min–max)\tratio median\tratio min–max\ttarget\tmet\tCPU ratio\tadded/iter\t")
+	fmt.Fprintln(tw, "workload\titerations\twithout s (min–max)\twith s (min–max)\tratio median\tratio min–max\ttarget\tmet\tmin/min\tCPU ratio\tadded/iter\t")
 	for _, w := range r.Workloads {
 		s := w.Summary
 		target, met := "—", "—"
@@ -255,29 +292,33 @@ func (r *report) writeText(out io.Writer) {
 			target = fmt.Sprintf("≤ %.2f", w.Target)
 			met = yesNo(*s.Met)
 		}
-		fmt.Fprintf(tw, "%s\t%d %s\t%.3f (%.3f–%.3f)\t%.3f (%.3f–%.3f)\t%.3f\t%.3f–%.3f\t%s\t%s\t%.3f\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%d %s\t%.3f (%.3f–%.3f)\t%.3f (%.3f–%.3f)\t%.3f\t%.3f–%.3f\t%s\t%s\t%.3f\t%.3f\t%s\t\n",
 			w.Name, w.Iterations, w.Unit,
 			s.WithoutSec.Median, s.WithoutSec.Min, s.WithoutSec.Max,
 			s.WithSec.Median, s.WithSec.Min, s.WithSec.Max,
-			s.Ratio.Median, s.Ratio.Min, s.Ratio.Max, target, met,
+			s.Ratio.Median, s.Ratio.Min, s.Ratio.Max, target, met, s.MinRatio,
 			s.CPURatio.Median, perIter(s.AddedPerOp.Median))
 	}
 	tw.Flush()
 
 	fmt.Fprintln(out)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tdrops\tevents/run\tevents/iter\tevents/s\tvigil CPU/wall\tpeak RSS\tready s\tload1 median (min–max)\t")
+	fmt.Fprintln(tw, "workload\tdrops\tBPF misses\tevents/run\tevents/iter\tevents/s\tvigil CPU/wall\tpeak RSS\tready s\tload1 median (min–max)\t")
 	for _, w := range r.Workloads {
 		s := w.Summary
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.0f\t%.2f\t%s\t%.2f\t%.1f (%.1f–%.1f)\t\n",
-			w.Name, s.Drops, s.Events.Median, s.EventsPerOp.Median, s.Events.Median/s.WithSec.Median,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.2f\t%.0f\t%.2f\t%s\t%.2f\t%.1f (%.1f–%.1f)\t\n",
+			w.Name, s.Drops, s.Misses, s.Events.Median, s.EventsPerOp.Median, s.Events.Median/s.WithSec.Median,
 			s.VigilCPUShare.Median, mb(s.PeakRSS), s.ReadySec.Median,
 			s.Load1.Median, s.Load1.Min, s.Load1.Max)
 	}
 	if i := r.Idle; i != nil {
-		fmt.Fprintf(tw, "(idle %s)\t%d\t%d\t—\t%.0f\t%.2f\t%s\t\t\t\n", i.Duration.Round(time.Millisecond), i.Drops, i.Events, i.EventsPerSec, i.CPUShare, mb(i.HWM))
+		fmt.Fprintf(tw, "(idle %s)\t%d\t\t%d\t—\t%.0f\t%.2f\t%s\t\t\t\n", i.Duration.Round(time.Millisecond), i.Drops, i.Events, i.EventsPerSec, i.CPUShare, mb(i.HWM))
 	}
 	tw.Flush()
+
+	if r.BPFStats {
+		r.writeProgStats(out)
+	}
 
 	fmt.Fprintln(out, "\ntargets (DESIGN.md performance budget; ratios are medians of per-round with/without wall times):")
 	for _, t := range r.Targets {
@@ -304,10 +345,14 @@ func (r *report) writeText(out io.Writer) {
 			fmt.Fprintln(out, "  "+n)
 		}
 	}
-	fmt.Fprintln(out, "\ncolumns: ratio = with/without wall time of the same round; CPU ratio = the workload's own user+sys")
-	fmt.Fprintln(out, "time (includes in-kernel BPF cost, not vigil's user space); vigil CPU/wall = vigil's CPU time during")
-	fmt.Fprintln(out, "the run over its wall time; events = vigil's \"sensor stopped\" count over its whole life (includes")
-	fmt.Fprintln(out, "background activity of the machine, see the idle row); drops = the driver's kernel drop counter.")
+	fmt.Fprint(out, `
+columns: ratio = with/without wall time of the same round; min/min = fastest run with vigil over
+fastest without; CPU ratio = the same for the workload's own user+sys time (includes the in-kernel
+BPF cost, not vigil's user space); added/iter = median added wall time per iteration; vigil
+CPU/wall = vigil's CPU time during the run over its wall time; events = vigil's "sensor stopped"
+count over its whole life (includes the machine's background activity, see the idle row);
+drops = the driver's kernel drop counter; BPF misses = runs of vigil's programs the kernel skipped.
+`)
 }
 
 // perIter formats microseconds per iteration as a duration.
@@ -332,3 +377,28 @@ func yesNo(b bool) string {
 func seconds(d time.Duration) float64 { return d.Seconds() }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// writeProgStats prints where the kernel-side time of vigil's programs
+// goes, per workload iteration.
+func (r *report) writeProgStats(out io.Writer) {
+	fmt.Fprintln(out, "\nBPF programs of vigil during the \"with\" runs (-bpf-stats; tail-called handlers count in sys_exit's dispatcher):")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tprogram\truns/iter\tns/run\tkernel time/iter\tmisses\t")
+	for _, w := range r.Workloads {
+		names := slices.Sorted(maps.Keys(w.Summary.Programs))
+		iters := float64(w.Iterations * len(w.Rounds))
+		for _, n := range names {
+			p := w.Summary.Programs[n]
+			if p.Runs == 0 && p.Misses == 0 {
+				continue
+			}
+			ns := 0.0
+			if p.Runs > 0 {
+				ns = float64(p.Time.Nanoseconds()) / float64(p.Runs)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.0f\t%s\t%d\t\n", w.Name, n, float64(p.Runs)/iters, ns,
+				perIter(float64(p.Time.Nanoseconds())/1e3/iters), p.Misses)
+		}
+	}
+	tw.Flush()
+}

@@ -272,7 +272,7 @@ func bpfDrops(pid int) (uint64, error) {
 		if l, _ := os.Readlink(dir + "/" + e.Name()); l != "anon_inode:bpf-map" {
 			continue
 		}
-		id, ok := fdinfoMapID(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+		id, ok := fdinfoID(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()), "map_id:")
 		if !ok {
 			continue
 		}
@@ -287,13 +287,15 @@ func bpfDrops(pid int) (uint64, error) {
 	return 0, errors.New("no BPF map named \"drops\" among vigil's descriptors")
 }
 
-func fdinfoMapID(path string) (uint32, bool) {
+// fdinfoID returns the ID on the line starting with key ("map_id:",
+// "prog_id:") of a BPF object's fdinfo.
+func fdinfoID(path, key string) (uint32, bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, false
 	}
 	for l := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(l, "map_id:"); ok {
+		if rest, ok := strings.CutPrefix(l, key); ok {
 			id, err := strconv.ParseUint(strings.TrimSpace(rest), 10, 32)
 			return uint32(id), err == nil
 		}
@@ -339,4 +341,51 @@ func otherVigils(skip int) int {
 		}
 	}
 	return n
+}
+
+// bpfProgStats returns the run statistics of the BPF programs the process
+// holds open, by program name. Runs and Time stay zero unless statistics
+// are enabled (-bpf-stats); tail-called programs count in their caller.
+func bpfProgStats(pid int) (map[string]progStat, error) {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	stats := map[string]progStat{}
+	for _, e := range ents {
+		if l, _ := os.Readlink(dir + "/" + e.Name()); l != "anon_inode:bpf-prog" {
+			continue
+		}
+		id, ok := fdinfoID(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()), "prog_id:")
+		if !ok {
+			continue
+		}
+		p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+		if err != nil {
+			continue
+		}
+		info, err1 := p.Info()
+		st, err2 := p.Stats()
+		p.Close()
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		s := stats[info.Name]
+		s.Runs += st.RunCount
+		s.Time += st.Runtime
+		s.Misses += st.RecursionMisses
+		stats[info.Name] = s
+	}
+	return stats, nil
+}
+
+// diffProgStats returns b − a per program.
+func diffProgStats(a, b map[string]progStat) map[string]progStat {
+	d := map[string]progStat{}
+	for name, s := range b {
+		p := a[name]
+		d[name] = progStat{Runs: s.Runs - p.Runs, Time: s.Time - p.Time, Misses: s.Misses - p.Misses}
+	}
+	return d
 }
