@@ -1,19 +1,15 @@
 package output
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -56,12 +52,7 @@ type HTTPOptions struct {
 type HTTP struct {
 	url         string
 	contentType string
-	userAgent   string
-	client      *http.Client
-	transport   *http.Transport
-	attempts    int
-	backoffMin  time.Duration
-	backoffMax  time.Duration
+	c           *httpClient
 }
 
 // NewHTTP returns a sink posting alerts to rawURL; opts may be nil. A URL
@@ -83,47 +74,20 @@ func NewHTTP(rawURL string, opts *HTTPOptions) (*HTTP, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("output http: url %q: want http:// or https:// and a host", rawURL)
 	}
-	tlsConf, err := o.tlsConfig()
+	c, err := newHTTPClient("http", &o)
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsConf
-	s := &HTTP{
-		url:         u.String(),
-		contentType: "text/plain",
-		userAgent:   o.UserAgent,
-		transport:   tr,
-		attempts:    o.Attempts,
-		backoffMin:  o.BackoffMin,
-		backoffMax:  o.BackoffMax,
-	}
+	s := &HTTP{url: u.String(), contentType: "text/plain", c: c}
 	if o.JSON {
 		s.contentType = "application/json"
 	}
-	if s.userAgent == "" {
-		s.userAgent = DefaultUserAgent
-	}
-	if s.attempts <= 0 {
-		s.attempts = 4
-	}
-	if s.backoffMin <= 0 {
-		s.backoffMin = 100 * time.Millisecond
-	}
-	if s.backoffMax <= 0 {
-		s.backoffMax = 5 * time.Second
-	}
-	s.backoffMax = max(s.backoffMax, s.backoffMin)
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	s.client = &http.Client{Transport: tr, Timeout: timeout}
 	return s, nil
 }
 
-// tlsConfig builds the client TLS configuration from the options.
-func (o *HTTPOptions) tlsConfig() (*tls.Config, error) {
+// tlsConfigFor builds the client TLS configuration from the options, for
+// the sink named sink (used in errors).
+func (o *HTTPOptions) tlsConfigFor(sink string) (*tls.Config, error) {
 	// InsecureSkipVerify is Falco's http_output.insecure, off by default.
 	conf := &tls.Config{InsecureSkipVerify: o.Insecure}
 	var pem [][]byte
@@ -135,13 +99,13 @@ func (o *HTTPOptions) tlsConfig() (*tls.Config, error) {
 		}
 		b, err := os.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("output http: %s: %w", key, err)
+			return nil, fmt.Errorf("output %s: %s: %w", sink, key, err)
 		}
 		pem = append(pem, b)
 	case o.CAPath != "":
 		entries, err := os.ReadDir(o.CAPath)
 		if err != nil {
-			return nil, fmt.Errorf("output http: ca_path: %w", err)
+			return nil, fmt.Errorf("output %s: ca_path: %w", sink, err)
 		}
 		for _, e := range entries {
 			if e.IsDir() {
@@ -161,17 +125,17 @@ func (o *HTTPOptions) tlsConfig() (*tls.Config, error) {
 			ok = pool.AppendCertsFromPEM(b) || ok
 		}
 		if !ok {
-			return nil, errors.New("output http: no PEM certificates in ca_cert, ca_bundle or ca_path")
+			return nil, fmt.Errorf("output %s: no PEM certificates in ca_cert, ca_bundle or ca_path", sink)
 		}
 		conf.RootCAs = pool
 	}
 	if o.MTLS {
 		if o.ClientCert == "" || o.ClientKey == "" {
-			return nil, errors.New("output http: mtls needs client_cert and client_key")
+			return nil, fmt.Errorf("output %s: mtls needs client_cert and client_key", sink)
 		}
 		cert, err := tls.LoadX509KeyPair(o.ClientCert, o.ClientKey)
 		if err != nil {
-			return nil, fmt.Errorf("output http: client_cert/client_key: %w", err)
+			return nil, fmt.Errorf("output %s: client_cert/client_key: %w", sink, err)
 		}
 		conf.Certificates = []tls.Certificate{cert}
 	}
@@ -207,61 +171,19 @@ func retryable(err error) bool {
 // network errors, timeouts and 408/429/5xx answers, until the attempts are
 // used up or ctx is done. It returns the last attempt's error.
 func (s *HTTP) Write(ctx context.Context, _ *Alert, line []byte) error {
-	var err error
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(s.backoff(attempt))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("output http: post %s: %w (after %d attempts: %w)", s.url, ctx.Err(), attempt, err)
-			case <-t.C:
-			}
-		}
-		if err = s.post(ctx, line); err == nil || !retryable(err) || ctx.Err() != nil {
-			break
-		}
-	}
+	header := http.Header{"Content-Type": {s.contentType}}
+	err := s.c.retry.do(ctx, func() error {
+		_, err := s.c.post(ctx, s.url, header, line, 0)
+		return err
+	}, retryable)
 	if err != nil {
 		return fmt.Errorf("output http: post %s: %w", s.url, err)
 	}
 	return nil
 }
 
-// backoff returns the wait before the given attempt (1 for the first
-// retry): half of the doubled interval plus a random part of the other half.
-func (s *HTTP) backoff(attempt int) time.Duration {
-	d := s.backoffMin
-	for i := 1; i < attempt && d < s.backoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.backoffMax)
-	half := d / 2
-	return half + rand.N(half+1)
-}
-
-func (s *HTTP) post(ctx context.Context, line []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(line))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", s.contentType)
-	req.Header.Set("User-Agent", s.userAgent)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-		return nil
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-	return &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(b))}
-}
-
 // Close closes idle connections.
 func (s *HTTP) Close() error {
-	s.transport.CloseIdleConnections()
+	s.c.close()
 	return nil
 }
