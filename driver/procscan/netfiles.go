@@ -435,3 +435,76 @@ func hidepid(mountinfo []byte, mountPoint string) (string, bool) {
 	}
 	return found, true
 }
+
+// parseDirents appends the numeric names of linux_dirent64 records in b
+// to out, stopping at limit of them (and then reporting truncation).
+func parseDirents(b []byte, out []int32, limit int) ([]int32, bool) {
+	for len(b) >= 19 {
+		reclen := int(binary.NativeEndian.Uint16(b[16:]))
+		if reclen < 19 || reclen > len(b) {
+			break
+		}
+		name := b[19:reclen]
+		for i, c := range name {
+			if c == 0 {
+				name = name[:i]
+				break
+			}
+		}
+		b = b[reclen:]
+		v, ok := parseDecUint(name)
+		if !ok || v > 1<<31-1 {
+			continue
+		}
+		if len(out) >= limit {
+			return out, true
+		}
+		out = append(out, int32(v))
+	}
+	return out, false
+}
+
+// encodeDev converts a stat(2) device number into the 32-bit encoding
+// Falco's fd.dev uses.
+func encodeDev(dev uint64) uint32 {
+	major := uint32((dev>>8)&0xfff) | uint32((dev>>32)&^0xfff)
+	minor := uint32(dev&0xff) | uint32((dev>>12)&^0xff)
+	return minor&0xff | major<<8 | (minor&^0xff)<<12
+}
+
+// Bits of what was reported of a socket.
+const (
+	sockListen uint8 = 1 << iota
+	sockConn
+)
+
+// stateBits says what the state of a socket at the baseline counts as
+// reported.
+func stateBits(e *netEnt) uint8 {
+	if e.family == afUnix {
+		if e.unixFlags&unixAcceptCon != 0 {
+			return sockListen
+		}
+		if e.state == unixConnected {
+			return sockConn
+		}
+		return 0
+	}
+	switch {
+	case e.l4 == driver.L4TCP && e.state == tcpListen:
+		return sockListen
+	case e.l4 == driver.L4TCP && tcpConnected(e.state), e.l4 == driver.L4UDP && e.state == tcpEstablished:
+		return sockConn
+	}
+	return 0
+}
+
+// tcpConnected reports the states of a socket that connected (or is
+// connecting) and has not been closed by the process.
+func tcpConnected(st uint8) bool {
+	switch st {
+	case tcpEstablished, tcpSynSent, tcpFinWait1, tcpFinWait2, tcpCloseWait, tcpLastAck, tcpClosing:
+		return true
+	}
+	return false
+}

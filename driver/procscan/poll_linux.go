@@ -30,12 +30,6 @@ const (
 	fdkSocket
 )
 
-// Bits of what was reported of a socket.
-const (
-	sockListen uint8 = 1 << iota
-	sockConn
-)
-
 // Poller is the polling driver: it reads /proc at an interval and reports
 // what changed as events. Create it with NewPoller; Run polls from one
 // goroutine.
@@ -638,14 +632,6 @@ func (d *Poller) emitOpen(pid, fd int32, link []byte) {
 	d.send(ev)
 }
 
-// encodeDev converts a stat(2) device number into the 32-bit encoding
-// Falco's fd.dev uses.
-func encodeDev(dev uint64) uint32 {
-	major := uint32((dev>>8)&0xfff) | uint32((dev>>32)&^0xfff)
-	minor := uint32(dev&0xff) | uint32((dev>>12)&^0xff)
-	return minor&0xff | major<<8 | (minor&^0xff)<<12
-}
-
 // pollSockets reads the socket tables of the network namespaces holding
 // the sockets found in this poll and reports new connections and
 // listeners.
@@ -746,37 +732,6 @@ func (d *Poller) loadNet(pid int32, ns uint64) {
 			s.net = append(s.net, e)
 		}
 	}
-}
-
-// stateBits says what the state of a socket at the baseline counts as
-// reported.
-func stateBits(e *netEnt) uint8 {
-	if e.family == afUnix {
-		if e.unixFlags&unixAcceptCon != 0 {
-			return sockListen
-		}
-		if e.state == unixConnected {
-			return sockConn
-		}
-		return 0
-	}
-	switch {
-	case e.l4 == driver.L4TCP && e.state == tcpListen:
-		return sockListen
-	case e.l4 == driver.L4TCP && tcpConnected(e.state), e.l4 == driver.L4UDP && e.state == tcpEstablished:
-		return sockConn
-	}
-	return 0
-}
-
-// tcpConnected reports the states of a socket that connected (or is
-// connecting) and has not been closed by the process.
-func tcpConnected(st uint8) bool {
-	switch st {
-	case tcpEstablished, tcpSynSent, tcpFinWait1, tcpFinWait2, tcpCloseWait, tcpLastAck, tcpClosing:
-		return true
-	}
-	return false
 }
 
 // sockEvent reports what is new of a socket held by o, given what was

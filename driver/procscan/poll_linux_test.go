@@ -309,9 +309,9 @@ func TestPollProcesses(t *testing.T) {
 	if p == nil || !p.Has.Has(driver.ProcHasExePath|driver.ProcHasArgs|driver.ProcHasName|driver.ProcHasPPid) {
 		t.Fatalf("execve without a process snapshot: %s", describe(exe))
 	}
-	real, _ := filepath.EvalSymlinks("/bin/sh")
-	if p.ExePath != real || exe.Path != real {
-		t.Errorf("exe path %q, event path %q; want %q", p.ExePath, exe.Path, real)
+	shPath, _ := filepath.EvalSymlinks("/bin/sh")
+	if p.ExePath != shPath || exe.Path != shPath {
+		t.Errorf("exe path %q, event path %q; want %q", p.ExePath, exe.Path, shPath)
 	}
 	if !slices.Equal(p.Args, []string{"-c", "echo ready; read x; echo bye"}) || !slices.Equal(exe.Args, p.Args) {
 		t.Errorf("args %q, event args %q", p.Args, exe.Args)
@@ -325,7 +325,7 @@ func TestPollProcesses(t *testing.T) {
 	exit := c.waitFor(t, "procexit of sh", wait, func(ev *driver.Event) bool {
 		return ev.Type == evtProcexit && ev.Pid == pid
 	})
-	if exit.Proc == nil || exit.Proc.Name != "sh" && exit.Proc.Name != filepath.Base(real) || exit.Has.Has(driver.HasRes) {
+	if exit.Proc == nil || exit.Proc.Name != "sh" && exit.Proc.Name != filepath.Base(shPath) || exit.Has.Has(driver.HasRes) {
 		t.Errorf("procexit: %s", describe(exit))
 	}
 	// An exec in a known process (sh, then exec of another program).
@@ -359,7 +359,7 @@ func TestPollOpenWrite(t *testing.T) {
 	ev := c.waitFor(t, "openat of "+path, wait, func(ev *driver.Event) bool {
 		return ev.Type == evtOpenat && ev.Pid == w.pid() && ev.Path == path
 	})
-	if !ev.Has.Has(driver.HasFlags|driver.HasFD|driver.HasRes|driver.HasFDInfo|driver.HasDev) {
+	if !ev.Has.Has(driver.HasFlags | driver.HasFD | driver.HasRes | driver.HasFDInfo | driver.HasDev) {
 		t.Fatalf("openat lacks fields: %s", describe(ev))
 	}
 	if ev.Flags&syscall.O_ACCMODE != syscall.O_WRONLY || ev.Flags&syscall.O_APPEND == 0 || ev.Flags&oLargefile != 0 {

@@ -1,7 +1,6 @@
 package procscan
 
 import (
-	"encoding/binary"
 	"errors"
 	"syscall"
 	"unsafe"
@@ -85,8 +84,8 @@ func appendFile(dirfd int, path, dst []byte, limit int) ([]byte, error) {
 }
 
 // appendDirNums appends the names of the directory fd that are decimal
-// numbers to out, at most max of them, reading with buf.
-func appendDirNums(fd int, buf []byte, out []int32, max int) ([]int32, bool, error) {
+// numbers to out, at most limit of them, reading with buf.
+func appendDirNums(fd int, buf []byte, out []int32, limit int) ([]int32, bool, error) {
 	truncated := false
 	for {
 		n, err := syscall.Getdents(fd, buf)
@@ -99,39 +98,11 @@ func appendDirNums(fd int, buf []byte, out []int32, max int) ([]int32, bool, err
 		if n <= 0 {
 			return out, truncated, nil
 		}
-		out, truncated = parseDirents(buf[:n], out, max)
+		out, truncated = parseDirents(buf[:n], out, limit)
 		if truncated {
 			return out, true, nil
 		}
 	}
-}
-
-// parseDirents appends the numeric names of linux_dirent64 records in b
-// to out, stopping at max of them (and then reporting truncation).
-func parseDirents(b []byte, out []int32, max int) ([]int32, bool) {
-	for len(b) >= 19 {
-		reclen := int(binary.NativeEndian.Uint16(b[16:]))
-		if reclen < 19 || reclen > len(b) {
-			break
-		}
-		name := b[19:reclen]
-		for i, c := range name {
-			if c == 0 {
-				name = name[:i]
-				break
-			}
-		}
-		b = b[reclen:]
-		v, ok := parseDecUint(name)
-		if !ok || v > 1<<31-1 {
-			continue
-		}
-		if len(out) >= max {
-			return out, true
-		}
-		out = append(out, int32(v))
-	}
-	return out, false
 }
 
 // errGoneSys reports errors that mean the process (or descriptor) is gone.
