@@ -10,8 +10,9 @@
 // counter of Vigil's eBPF driver, the events Vigil handled, its CPU use
 // and its peak RSS, next to the targets of DESIGN.md.
 //
-// It needs root, gcc and make, and a Go toolchain to build Vigil (or
-// -vigil PATH). Everything it creates lives in one temporary directory
+// It needs root, gcc and make, and git and a Go toolchain to build Vigil
+// from the committed HEAD (uncommitted edits are not measured), or -vigil
+// PATH. Everything it creates lives in one temporary directory
 // that is removed at exit, and no Vigil it started outlives it.
 //
 //	go run ./bench/overhead [-rounds 7] [-workloads open,exec,connect,build] [-json]

@@ -53,7 +53,7 @@ func run() int {
 		b         bench
 		rounds    = flag.Int("rounds", 7, "interleaved rounds (one run without and one with vigil) per workload")
 		names     = flag.String("workloads", "open,exec,connect,build", "comma-separated workloads to run")
-		vigilBin  = flag.String("vigil", "", "vigil binary to measure (default: build ./cmd/vigil of this module into the scratch directory)")
+		vigilBin  = flag.String("vigil", "", "vigil binary to measure (default: build ./cmd/vigil of the committed HEAD into the scratch directory)")
 		vigilArgs = flag.String("vigil-args", "run --driver ebpf", "arguments for vigil (space-separated)")
 		scale     = flag.Float64("scale", 1, "multiply every iteration count (e.g. 0.2 for a quick try)")
 		idle      = flag.Duration("idle", 3*time.Second, "run vigil this long with no workload first, to measure the machine's background event rate (0: skip)")
@@ -78,7 +78,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench-overhead: must run as root (vigil's eBPF driver needs it)")
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer stop()
 
 	dir, err := os.MkdirTemp("", "vigil-bench-overhead-")
@@ -197,18 +197,33 @@ func (b *bench) prepare(ctx context.Context, vigilBin string, info *vigilInfo) e
 	if err != nil {
 		return err
 	}
-	version := "dev"
-	if out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--tags", "--always", "--dirty").Output(); err == nil {
-		version = strings.TrimSpace(string(out))
+	// Build the committed tree (git archive HEAD), not the working tree:
+	// the checkout is shared, and others' uncommitted edits must not end
+	// up in the measured binary.
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--tags", "--always").Output()
+	if err != nil {
+		return fmt.Errorf("git describe (pass -vigil to measure a binary outside git): %w", err)
+	}
+	version := strings.TrimSpace(string(out))
+	tree := b.path("src")
+	if err := os.Mkdir(tree, 0o755); err != nil {
+		return err
+	}
+	progress("building vigil %s (git archive HEAD of %s)", version, root)
+	archive := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive --format=tar HEAD | tar -x -C "$2"`, "sh", root, tree)
+	if out, err := archive.CombinedOutput(); err != nil {
+		return fmt.Errorf("git archive HEAD: %w\n%s", err, out)
 	}
 	b.vigil = b.path("vigil")
-	progress("building vigil %s from %s", version, root)
 	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-X main.version="+version, "-o", b.vigil, "./cmd/vigil")
-	cmd.Dir = root
+	cmd.Dir = tree
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/vigil: %w\n%s", err, out)
 	}
-	info.Binary = "./cmd/vigil built by the harness"
+	if err := os.RemoveAll(tree); err != nil {
+		return err
+	}
+	info.Binary = "./cmd/vigil at HEAD, built by the harness"
 	info.Version = version
 	return nil
 }
