@@ -455,18 +455,23 @@ func (v *service) Subscribe(_ *outputspb.SubscribeRequest, stream grpc.ServerStr
 }
 
 // parseAddress splits a grpc.bind_address into a network and an address.
+// Unix sockets are unix:///path or unix:/path, as gRPC names them.
 func parseAddress(addr string) (network, address string, err error) {
-	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
-		if path == "" || !filepath.IsAbs(path) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if p, ok := strings.CutPrefix(path, "//"); ok {
+			path = p
+		}
+		if !filepath.IsAbs(path) {
 			return "", "", fmt.Errorf("grpcout: address %q: want unix:///absolute/path", addr)
 		}
 		return "unix", filepath.Clean(path), nil
 	}
-	if strings.Contains(addr, "://") {
-		return "", "", fmt.Errorf("grpcout: address %q: want unix:///path or host:port", addr)
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
 		return "", "", fmt.Errorf("grpcout: address %q: want unix:///path or host:port: %w", addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil || strings.Contains(addr, "/") {
+		return "", "", fmt.Errorf("grpcout: address %q: want unix:///path or host:port with a numeric port", addr)
 	}
 	return "tcp", addr, nil
 }
