@@ -180,11 +180,7 @@ func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
 		runtime.LockOSThread()
 		errc <- d.trace(ctx, emit)
 	}()
-	err := <-errc
-	if err == nil && ctx.Err() != nil && d.status.Load() < 0 {
-		err = ctx.Err()
-	}
-	return err
+	return <-errc
 }
 
 // Close kills the traced tree if Run is still running and waits for Run to
@@ -309,7 +305,11 @@ func (d *Driver) trace(ctx context.Context, emit func(*driver.Event)) error {
 		case <-stop:
 		}
 	}()
-	return t.loop()
+	err = t.loop()
+	if err == nil && t.killing.Load() {
+		err = ctx.Err()
+	}
+	return err
 }
 
 // startError classifies a failure to start the helper under ptrace.
