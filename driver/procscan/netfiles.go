@@ -43,6 +43,7 @@ const (
 type netEnt struct {
 	inode      uint64
 	netns      uint64 // network namespace inode (set by the caller)
+	class      uint8  // sockTCP, ... (set by the caller)
 	family     uint8  // afInet, afInet6 or afUnix
 	l4         uint8  // driver.L4TCP, driver.L4UDP; L4Unknown for unix
 	state      uint8  // TCP state; SS_* for unix sockets
@@ -476,17 +477,20 @@ func encodeDev(dev uint64) uint32 {
 const (
 	sockListen uint8 = 1 << iota
 	sockConn
+	sockDone // nothing of it can be reported (a unix datagram or client socket)
 )
 
 // stateBits says what the state of a socket at the baseline counts as
 // reported.
 func stateBits(e *netEnt) uint8 {
 	if e.family == afUnix {
-		if e.unixFlags&unixAcceptCon != 0 {
+		switch {
+		case e.unixFlags&unixAcceptCon != 0:
 			return sockListen
-		}
-		if e.state == unixConnected {
+		case e.state == unixConnected:
 			return sockConn
+		case e.sockType != sockStream && e.sockType != sockSeqPacket:
+			return sockDone
 		}
 		return 0
 	}
@@ -507,4 +511,56 @@ func tcpConnected(st uint8) bool {
 		return true
 	}
 	return false
+}
+
+// classifyProto maps a socket's protocol name (the "system.sockprotoname"
+// attribute: "TCP", "TCPv6", "UDP", "UDPv6", "UNIX", "NETLINK", ...) to
+// the /proc/net table that lists it.
+func classifyProto(name []byte) uint8 {
+	switch string(name) {
+	case "TCP":
+		return sockTCP
+	case "TCPv6":
+		return sockTCP6
+	case "UDP":
+		return sockUDP
+	case "UDPv6":
+		return sockUDP6
+	case "UNIX", "UNIX-STREAM", "UNIX-DGRAM", "UNIX-SEQPACKET":
+		return sockUnix
+	case "MPTCP", "MPTCPv6":
+		// Go 1.24 and later listen with multipath TCP where the kernel
+		// has it.
+		return sockMPTCP
+	case "":
+		return sockUnknown
+	}
+	return sockOther
+}
+
+// Socket classes: the /proc/net table that lists the socket. A socket is
+// classified once, by its "system.sockprotoname" attribute.
+const (
+	sockUnknown uint8 = iota // not classified: look in every table
+	sockTCP
+	sockTCP6
+	sockUDP
+	sockUDP6
+	sockUnix
+	sockOther // in no table (netlink, packet, ...): never reported
+	sockMPTCP // multipath TCP: its subflows are in the tcp or tcp6 table
+)
+
+// netTableMask returns the tables (bit class-1) that may list a socket of
+// class c.
+func netTableMask(c uint8) uint8 {
+	switch c {
+	case sockTCP, sockTCP6, sockUDP, sockUDP6, sockUnix:
+		return 1 << (c - 1)
+	case sockMPTCP:
+		return 1<<(sockTCP-1) | 1<<(sockTCP6-1)
+	case sockOther:
+		return 0
+	}
+	return 1<<(sockUnix) - 1 // every table
 }

@@ -80,15 +80,34 @@ type pollState struct {
 	scratch []pollFD
 	name    []byte
 
-	owners    []sockOwner
-	owned     map[uint64]struct{}
+	owners    []sockOwner          // sockets held by the processes of this poll, in scan order
+	socks     map[uint64]*sockInfo // by inode: the sockets held by the processes scanned
+	peakSocks int
 	arena     []byte // /proc/net tables of this poll
 	net       []netEnt
 	netIdx    map[uint64]int32
-	nsLoaded  []uint64
+	needs     []netNeed
 	listeners []int32 // indexes of TCP listeners in net
-	seen      map[uint64]uint8
-	next      map[uint64]uint8
+}
+
+// sockInfo is what is known of a socket held by a scanned process.
+type sockInfo struct {
+	gen   uint32 // the last poll that found it held
+	bits  uint8  // sockListen, sockConn, sockDone: what was reported
+	class uint8  // sockTCP, ...: which table lists it
+}
+
+// netTables are the tables by class (index class-1).
+var netTables = [...]struct {
+	name string
+	l4   uint8
+}{{"net/tcp", driver.L4TCP}, {"net/tcp6", driver.L4TCP}, {"net/udp", driver.L4UDP}, {"net/udp6", driver.L4UDP}, {"net/unix", driver.L4Unknown}}
+
+// netNeed is a network namespace whose tables a poll reads.
+type netNeed struct {
+	ns     uint64
+	pid    int32 // a process in it; -1 for the driver's own namespace
+	tables uint8 // bit class-1 for each table
 }
 
 // pollProc is what is kept of a process between polls.
@@ -167,10 +186,8 @@ func NewPoller(opts *driver.Options, cfg *PollConfig) (*Poller, error) {
 		rd:     reader{root: d.cfg.ProcRoot, btime: btime},
 		lnk:    make([]byte, maxLink),
 		dents:  make([]byte, 16<<10),
-		owned:  make(map[uint64]struct{}),
+		socks:  make(map[uint64]*sockInfo),
 		netIdx: make(map[uint64]int32),
-		seen:   make(map[uint64]uint8),
-		next:   make(map[uint64]uint8),
 	}
 	if l, ok := d.readlink(-1, "self/ns/net"); ok {
 		s.selfNetns, _ = decodeNetnsLink(l)
@@ -268,7 +285,6 @@ func (d *Poller) poll() {
 	s.gen++
 	s.wall = t0.UnixNano()
 	s.owners = s.owners[:0]
-	clear(s.owned)
 
 	s.pids = s.pids[:0]
 	if fd, err := openat(d.rootFD, append(s.path[:0], '.', 0), syscall.O_RDONLY|syscall.O_DIRECTORY); err == nil {
@@ -306,7 +322,7 @@ func (d *Poller) poll() {
 	d.polls.Add(1)
 	d.nprocs.Store(int64(len(s.procs)))
 	d.nfds.Store(int64(nfds))
-	d.nsocks.Store(int64(len(s.seen)))
+	d.nsocks.Store(int64(len(s.socks)))
 	d.lastPoll.Store(int64(time.Since(t0)))
 }
 
@@ -555,10 +571,7 @@ func (d *Poller) scanFDs(pid int32, p *pollProc, newProc bool) {
 		case bytes.HasPrefix(l, []byte("socket:[")):
 			kind = fdkSocket
 			if ino, ok := decodeSocketLink(l); ok {
-				if _, dup := s.owned[ino]; !dup {
-					s.owned[ino] = struct{}{}
-					s.owners = append(s.owners, sockOwner{ino: ino, pid: pid, fd: fd})
-				}
+				d.ownSocket(ino, pid, fd)
 			}
 		}
 		cur = append(cur, pollFD{num: fd, kind: kind, hash: h})
@@ -632,68 +645,121 @@ func (d *Poller) emitOpen(pid, fd int32, link []byte) {
 	d.send(ev)
 }
 
-// pollSockets reads the socket tables of the network namespaces holding
-// the sockets found in this poll and reports new connections and
-// listeners.
+// ownSocket records that descriptor fd of pid holds socket ino, the first
+// holder found in this poll.
+func (d *Poller) ownSocket(ino uint64, pid, fd int32) {
+	s := &d.st
+	si := s.socks[ino]
+	if si == nil {
+		si = &sockInfo{class: d.sockClass(pid, fd)}
+		s.socks[ino] = si
+	} else if si.gen == s.gen {
+		return // shared with a process scanned before
+	}
+	si.gen = s.gen
+	s.owners = append(s.owners, sockOwner{ino: ino, pid: pid, fd: fd})
+}
+
+// sockClass classifies the socket of descriptor fd of pid by its protocol
+// name (the "system.sockprotoname" attribute of sockfs).
+func (d *Poller) sockClass(pid, fd int32) uint8 {
+	var b [32]byte
+	n, err := syscall.Getxattr(d.cfg.ProcRoot+"/"+strconv.Itoa(int(pid))+"/fd/"+strconv.Itoa(int(fd)), "system.sockprotoname", b[:])
+	if err != nil || n <= 0 {
+		return sockUnknown
+	}
+	return classifyProto(bytes.TrimRight(b[:n], "\x00"))
+}
+
+// pending reports whether something may still be reported of a socket.
+func (si *sockInfo) pending() bool {
+	return si.class != sockOther && si.bits == 0
+}
+
+// pollSockets reads the tables listing the sockets of this poll that may
+// still change (new ones, and unconnected ones that may connect or
+// listen), in the network namespaces of their holders, and reports new
+// connections and listeners.
 func (d *Poller) pollSockets() {
 	s := &d.st
-	s.net = s.net[:0]
-	s.arena = s.arena[:0]
-	s.nsLoaded = s.nsLoaded[:0]
-	s.listeners = s.listeners[:0]
-	clear(s.netIdx)
-	d.loadNet(-1, s.selfNetns)
+	s.needs = s.needs[:0]
 	for _, o := range s.owners {
-		if _, ok := s.netIdx[o.ino]; ok {
+		si := s.socks[o.ino]
+		if !si.pending() {
 			continue
 		}
-		p := s.procs[o.pid]
-		if p == nil || p.netns == 0 || slices.Contains(s.nsLoaded, p.netns) {
-			continue
+		tables := netTableMask(si.class)
+		pid, ns := int32(-1), s.selfNetns
+		if p := s.procs[o.pid]; p != nil && p.netns != 0 && p.netns != s.selfNetns {
+			pid, ns = o.pid, p.netns
 		}
-		d.loadNet(o.pid, p.netns)
+		k := slices.IndexFunc(s.needs, func(n netNeed) bool { return n.ns == ns })
+		if k < 0 {
+			s.needs = append(s.needs, netNeed{ns: ns, pid: pid})
+			k = len(s.needs) - 1
+		}
+		s.needs[k].tables |= tables
 	}
-	clear(s.next)
-	for i := range s.net {
-		e := &s.net[i]
-		if e.inode == 0 {
-			continue
+	if len(s.needs) > 0 {
+		s.net = s.net[:0]
+		s.arena = s.arena[:0]
+		s.listeners = s.listeners[:0]
+		clear(s.netIdx)
+		for _, n := range s.needs {
+			d.loadNet(n)
 		}
-		bits := s.seen[e.inode]
-		if s.baseline {
-			bits |= stateBits(e)
+		for _, o := range s.owners {
+			si := s.socks[o.ino]
+			if !si.pending() {
+				continue
+			}
+			i, ok := s.netIdx[o.ino]
+			if !ok {
+				continue // not connected, bound or listening yet
+			}
+			e := &s.net[i]
+			si.class = e.class
+			if s.baseline {
+				si.bits = stateBits(e)
+			} else {
+				si.bits = d.sockEvent(e, o, si.bits)
+			}
 		}
-		s.next[e.inode] = bits
 	}
-	for _, o := range s.owners {
-		i, ok := s.netIdx[o.ino]
-		if !ok {
-			continue
+	// Forget the sockets no scanned process holds any more.
+	for ino, si := range s.socks {
+		if si.gen != s.gen {
+			delete(s.socks, ino)
 		}
-		e := &s.net[i]
-		s.next[e.inode] = d.sockEvent(e, o, s.next[e.inode])
 	}
-	s.seen, s.next = s.next, s.seen
+	if n := len(s.socks); n > s.peakSocks {
+		s.peakSocks = n
+	} else if s.peakSocks > 4096 && n < s.peakSocks/4 {
+		m := make(map[uint64]*sockInfo, n)
+		for k, v := range s.socks {
+			m[k] = v
+		}
+		s.socks, s.peakSocks = m, n
+	}
 	if cap(s.arena) > 4<<20 && len(s.arena) < cap(s.arena)/4 {
 		s.arena = nil
 	}
 }
 
-// loadNet appends the tables of one network namespace: /proc/net (pid -1,
-// the driver's own namespace) or /proc/PID/net.
-func (d *Poller) loadNet(pid int32, ns uint64) {
+// loadNet appends the tables n.tables of one network namespace:
+// /proc/net (pid -1, the driver's own namespace) or /proc/PID/net.
+func (d *Poller) loadNet(n netNeed) {
 	s := &d.st
-	s.nsLoaded = append(s.nsLoaded, ns)
-	for _, t := range [...]struct {
-		name string
-		l4   uint8
-	}{{"net/tcp", driver.L4TCP}, {"net/tcp6", driver.L4TCP}, {"net/udp", driver.L4UDP}, {"net/udp6", driver.L4UDP}, {"net/unix", driver.L4Unknown}} {
+	for ti, t := range netTables {
+		if n.tables&(1<<ti) == 0 {
+			continue
+		}
 		var p []byte
-		if pid < 0 {
+		if n.pid < 0 {
 			p = append(append(s.path[:0], t.name...), 0)
 			s.path = p
 		} else {
-			p = s.relPath(pid, t.name)
+			p = s.relPath(n.pid, t.name)
 		}
 		start := len(s.arena)
 		var err error
@@ -702,7 +768,7 @@ func (d *Poller) loadNet(pid int32, ns uint64) {
 			continue
 		}
 		b := s.arena[start:]
-		unix := t.name == "net/unix"
+		unix := t.l4 == driver.L4Unknown
 		for len(b) > 0 {
 			line := b
 			if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -721,13 +787,22 @@ func (d *Poller) loadNet(pid int32, ns uint64) {
 			if e.inode == 0 {
 				continue
 			}
-			if _, dup := s.netIdx[e.inode]; dup {
-				continue
+			held := s.socks[e.inode]
+			isHeld := held != nil && held.gen == s.gen
+			listener := e.l4 == driver.L4TCP && e.state == tcpListen
+			if !isHeld && !listener {
+				continue // of no interest: keep memory small
 			}
-			e.netns = ns
-			s.netIdx[e.inode] = int32(len(s.net))
-			if e.l4 == driver.L4TCP && e.state == tcpListen {
-				s.listeners = append(s.listeners, int32(len(s.net)))
+			e.netns, e.class = n.ns, uint8(ti+1)
+			idx := int32(len(s.net))
+			if listener {
+				s.listeners = append(s.listeners, idx) // for inbound()
+			}
+			if isHeld {
+				if _, dup := s.netIdx[e.inode]; dup {
+					continue
+				}
+				s.netIdx[e.inode] = idx
 			}
 			s.net = append(s.net, e)
 		}
@@ -738,20 +813,22 @@ func (d *Poller) loadNet(pid int32, ns uint64) {
 // reported of it (bits), and returns the new bits.
 func (d *Poller) sockEvent(e *netEnt, o sockOwner, bits uint8) uint8 {
 	if e.family == afUnix {
-		if len(e.path) == 0 {
-			return bits
-		}
+		// Only sockets with a path can be reported: listeners and the
+		// server side of accepted connections (the client side has no
+		// path in /proc/net/unix).
 		switch {
 		case e.unixFlags&unixAcceptCon != 0:
-			if bits&sockListen == 0 {
-				bits |= sockListen
+			if bits&sockListen == 0 && len(e.path) > 0 {
 				d.emitSock(evtListen, e, o, 0)
 			}
-		case e.state == unixConnected && (e.sockType == sockStream || e.sockType == sockSeqPacket):
-			if bits&sockConn == 0 {
-				bits |= sockConn
+			bits |= sockListen
+		case e.state == unixConnected:
+			if bits&sockConn == 0 && len(e.path) > 0 && (e.sockType == sockStream || e.sockType == sockSeqPacket) {
 				d.emitSock(evtAccept, e, o, int64(o.fd))
 			}
+			bits |= sockConn
+		case e.sockType != sockStream && e.sockType != sockSeqPacket:
+			bits |= sockDone
 		}
 		return bits
 	}

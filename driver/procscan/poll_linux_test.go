@@ -622,3 +622,24 @@ func (d *Poller) isRunning() bool {
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func coverageHas(c driver.Coverage, t driver.EventType) bool { return c.Events.Has(t) }
+
+// BenchmarkPoll measures one poll of this machine's /proc (processes,
+// descriptors and socket tables) with nothing changing.
+func BenchmarkPoll(b *testing.B) {
+	if err := ProbePoll(); err != nil {
+		b.Skip(err)
+	}
+	d, err := NewPoller(&driver.Options{SelfPID: os.Getpid()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	d.st.emit = func(*driver.Event) {}
+	b.ReportAllocs()
+	for b.Loop() {
+		d.poll()
+	}
+	st := d.Stats()
+	b.ReportMetric(float64(st.Procs), "procs")
+	b.ReportMetric(float64(st.FDs), "fds")
+}
