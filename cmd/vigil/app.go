@@ -103,6 +103,7 @@ func (e *env) newApp() *cli.App {
 			e.probeCommand(),
 			e.configCommand(),
 			e.replayCommand(),
+			e.traceCommand(),
 		},
 	}
 }
