@@ -131,12 +131,24 @@ func start(t *testing.T, cmd *exec.Cmd) io.WriteCloser {
 	return in
 }
 
+// exitDeadline bounds how long a helper may take to exit once told to; a
+// guard against hanging the test run, not a measurement.
+const exitDeadline = 20 * time.Second
+
 // finish closes stdin and waits for cmd, failing the test on an error.
 func finish(t *testing.T, cmd *exec.Cmd, in io.Closer) {
 	t.Helper()
 	in.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
+		}
+	case <-time.After(exitDeadline):
+		_ = cmd.Process.Kill()
+		t.Fatalf("%s did not exit within %v of its stdin closing", strings.Join(cmd.Args, " "), exitDeadline)
 	}
 }
 

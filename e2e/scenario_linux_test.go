@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -22,6 +23,11 @@ type env struct {
 	s    *sensor
 	dir  string // a scratch directory of its own
 	self string // the test binary's process name: proc.pname of its children
+
+	// Set by the upstream suite's setup: a server process started before
+	// the scenarios run, and when.
+	oldServer      *agent
+	oldServerStart time.Time
 }
 
 // suite is a set of scenarios run against one rules setup, and the rules
@@ -31,6 +37,9 @@ type suite struct {
 	name           string // "default", "upstream"
 	scenarios      []scenario
 	notTriggerable map[string]string // rule name → why no test can make it fire here
+	// setup, when set, runs once per sensor before the scenarios; what it
+	// stores in the env is passed on to every scenario.
+	setup func(t *testing.T, e *env)
 }
 
 // run starts a sensor per driver with args and runs every scenario against
@@ -40,13 +49,18 @@ func (su *suite) run(t *testing.T, args ...string) {
 		t.Run(d.name, func(t *testing.T) {
 			requireDriver(t, d.name)
 			s := startSensor(t, d.name, args...)
-			self := selfComm(t)
+			shared := env{s: s, dir: scratchDir(t, ""), self: selfComm(t)}
+			if su.setup != nil {
+				su.setup(t, &shared)
+			}
 			for _, sc := range su.scenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					if r := d.blindReason(su.name + "/" + sc.name); r != "" {
 						t.Skipf("driver %s cannot see this: %s", d.name, r)
 					}
-					sc.run(t, &env{s: s, dir: scratchDir(t, ""), self: self})
+					e := shared
+					e.dir = scratchDir(t, "")
+					sc.run(t, &e)
 				})
 			}
 			s.stop(t)

@@ -49,6 +49,7 @@ func init() {
 		"@packet-socket": packetSocket,
 		"@finit-module":  finitModule,
 		"@overlay-exec":  overlayExec,
+		"@netns-connect": netnsConnect,
 	}
 }
 
@@ -202,7 +203,7 @@ func agent([]string) error {
 // container runtime names them), then starts PATH ARGS... in new pid, mount
 // and uts namespaces, as runc does, and waits for it. With --tty the child
 // gets a new session with a pseudo-terminal as its controlling terminal and
-// standard streams; the terminal hangs up when the helper's stdin closes.
+// standard streams, and is killed when the helper's stdin closes.
 //
 //	@container CGROUP [--tty] PATH ARGS...
 func container(args []string) error {
@@ -245,9 +246,11 @@ func container(args []string) error {
 	slave.Close()
 	go func() { _, _ = io.Copy(io.Discard, master) }()
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the test closes stdin
-	master.Close()                       // hang up: the shell exits
+	// The child is its pid namespace's init, which ignores the hangup
+	// signal: end it explicitly.
+	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	return nil
+	return master.Close()
 }
 
 // openPTY opens a new pseudo-terminal pair.
@@ -460,5 +463,69 @@ func overlayExec(args []string) error {
 	}
 	cmd := exec.Command(dropped)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// netnsConnect gives the helper's thread a network namespace of its own in
+// which the loopback interface has the address IP instead of 127.0.0.1,
+// listens on IP:PORT there, and runs PATH ARGS... (argv[0] PATH's base
+// name) in that namespace, typically a copy of the helper that connects to
+// IP:PORT. The connection goes to an address outside 127.0.0.0/8 and the
+// private ranges, yet never leaves the machine (nor the namespace).
+//
+//	@netns-connect IP PORT PATH ARGS...
+func netnsConnect(args []string) error {
+	if err := want(args, 3, "@netns-connect IP PORT PATH ARGS..."); err != nil {
+		return err
+	}
+	ip := net.ParseIP(args[0]).To4()
+	if ip == nil {
+		return fmt.Errorf("not an IPv4 address: %s", args[0])
+	}
+	// The namespace belongs to this thread only; the thread dies with it
+	// (no UnlockOSThread), so no other goroutine ever runs in it.
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := ifr.SetInet4Addr(ip); err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFADDR, ifr); err != nil {
+		return fmt.Errorf("set the address of lo: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("get the flags of lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(args[0], args[1]))
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cmd := exec.Command(args[2], args[3:]...)
+	cmd.Args[0] = filepath.Base(args[2])
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
 }
