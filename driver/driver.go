@@ -121,3 +121,10 @@ func Select(name string, factories []Factory) (Factory, []Skipped, error) {
 	}
 	return Factory{}, nil, fmt.Errorf("unknown driver %q (known: auto, %s)", name, strings.Join(known, ", "))
 }
+
+// DropCounter is implemented by drivers that can lose events (a full
+// kernel buffer, a queue overflow). Drops returns the number lost since
+// the driver started; it may be called from any goroutine.
+type DropCounter interface {
+	Drops() uint64
+}

@@ -373,3 +373,7 @@ func Factory() driver.Factory {
 		Auto: true,
 	}
 }
+
+// Drops returns the number of events the kernel side could not queue
+// (driver.DropCounter).
+func (d *Driver) Drops() uint64 { return d.Stats().Drops }

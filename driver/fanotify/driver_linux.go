@@ -451,3 +451,7 @@ func (d *Driver) closeFDs() {
 		d.wake = -1
 	}
 }
+
+// Drops returns the number of events lost to queue overflows
+// (driver.DropCounter).
+func (d *Driver) Drops() uint64 { return d.Stats().Drops }
