@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,11 +70,28 @@ type Sensor struct {
 	recordErrors atomic.Uint64
 	recordOff    atomic.Bool
 	lastEvent    atomic.Int64
-	byRule       map[*engine.Rule]*atomic.Uint64
+	rules        atomic.Pointer[ruleSet] // swapped by SetRules (reload)
+
+	retiredMu sync.Mutex
+	retired   map[string]uint64 // alerts per rule of rule sets replaced by SetRules
 
 	matched   []*engine.Rule // reused match buffer
 	msg       []byte         // reused message buffer
 	lastFlush int64          // when the recorder was last flushed (ns)
+}
+
+// ruleSet is the engine in use with its per-rule alert counters.
+type ruleSet struct {
+	eng    *engine.Engine
+	byRule map[*engine.Rule]*atomic.Uint64
+}
+
+func newRuleSet(eng *engine.Engine, rules []*engine.Rule) *ruleSet {
+	rs := &ruleSet{eng: eng, byRule: make(map[*engine.Rule]*atomic.Uint64, len(rules))}
+	for _, r := range rules {
+		rs.byRule[r] = new(atomic.Uint64)
+	}
+	return rs
 }
 
 // New returns a Sensor for cfg. The rules are those of cfg.Engine; rules
@@ -82,14 +100,24 @@ func New(cfg Config, rules []*engine.Rule) (*Sensor, error) {
 	if cfg.Driver == nil || cfg.Engine == nil || cfg.Outputs == nil {
 		return nil, fmt.Errorf("sensor: driver, engine and outputs are required")
 	}
-	s := &Sensor{cfg: cfg, log: cfg.Logger, byRule: make(map[*engine.Rule]*atomic.Uint64, len(rules))}
+	s := &Sensor{cfg: cfg, log: cfg.Logger, retired: map[string]uint64{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	for _, r := range rules {
-		s.byRule[r] = new(atomic.Uint64)
-	}
+	s.rules.Store(newRuleSet(cfg.Engine, rules))
 	return s, nil
+}
+
+// SetRules replaces the engine and its rules (a reload). It may be called
+// from any goroutine while the sensor runs: the next event meets the new
+// rules and no event is lost. The engine must not be used elsewhere.
+func (s *Sensor) SetRules(eng *engine.Engine, rules []*engine.Rule) {
+	old := s.rules.Swap(newRuleSet(eng, rules))
+	s.retiredMu.Lock()
+	for r, c := range old.byRule {
+		s.retired[r.Name] += c.Load()
+	}
+	s.retiredMu.Unlock()
 }
 
 // Run delivers events until ctx ends or the driver fails, and returns the
@@ -126,17 +154,18 @@ func (s *Sensor) Handle(ev *driver.Event) {
 			s.log.Error("recording stopped", "err", err)
 		}
 	}
-	s.matched = s.cfg.Engine.Match(ev, s.matched[:0])
+	rs := s.rules.Load()
+	s.matched = rs.eng.Match(ev, s.matched[:0])
 	for _, r := range s.matched {
-		s.alert(r, ev)
+		s.alert(rs, r, ev)
 	}
 }
 
 // alert turns a match into an Alert (copying everything it needs out of
 // the event) and offers it to the outputs.
-func (s *Sensor) alert(r *engine.Rule, ev *driver.Event) {
+func (s *Sensor) alert(rs *ruleSet, r *engine.Rule, ev *driver.Event) {
 	s.alerts.Add(1)
-	if c := s.byRule[r]; c != nil {
+	if c := rs.byRule[r]; c != nil {
 		c.Add(1)
 	}
 	s.msg = r.Format.Append(s.msg[:0], ev)
@@ -196,12 +225,17 @@ func (s *Sensor) Stats() Stats {
 		RecordErrors:   s.recordErrors.Load(),
 		RecordStopped:  s.recordOff.Load(),
 		LastEventNanos: s.lastEvent.Load(),
-		AlertsByRule:   make(map[string]uint64, len(s.byRule)),
+		AlertsByRule:   map[string]uint64{},
 	}
 	for i := range s.byType {
 		st.EventsByType[i] = s.byType[i].Load()
 	}
-	for r, c := range s.byRule {
+	s.retiredMu.Lock()
+	for name, n := range s.retired {
+		st.AlertsByRule[name] = n
+	}
+	s.retiredMu.Unlock()
+	for r, c := range s.rules.Load().byRule {
 		if n := c.Load(); n > 0 {
 			st.AlertsByRule[r.Name] += n
 		}

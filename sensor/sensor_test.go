@@ -109,3 +109,40 @@ func TestPipeline(t *testing.T) {
 		t.Errorf("stats: %+v", st)
 	}
 }
+
+// TestSetRules checks that a reload takes effect at the next event and that
+// alert counters survive it.
+func TestSetRules(t *testing.T) {
+	load := func(cond string) []*engine.Rule {
+		rs, res := rules.LoadFiles([]rules.File{{Name: "r.yaml", Data: []byte(`
+- rule: r
+  desc: d
+  condition: ` + cond + `
+  output: o
+  priority: INFO
+`)}}, nil)
+		if !res.OK() {
+			t.Fatal(res.Errors)
+		}
+		return rs.Rules
+	}
+	sink := &captureSink{got: make(chan struct{}, 10)}
+	outs := output.New([]output.Sink{sink}, nil)
+	defer outs.Close(context.Background())
+	first := load("evt.type = openat")
+	s, err := New(Config{Driver: &fakeDriver{}, Engine: engine.New(first, nil), Outputs: outs}, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openat := &driver.Event{Type: driver.MustEventType("openat")}
+	execve := &driver.Event{Type: driver.MustEventType("execve")}
+	s.Handle(openat)
+	s.Handle(execve)
+	second := load("evt.type = execve")
+	s.SetRules(engine.New(second, nil), second)
+	s.Handle(openat)
+	s.Handle(execve)
+	if st := s.Stats(); st.Alerts != 2 || st.AlertsByRule["r"] != 2 {
+		t.Errorf("alerts across the reload: %+v", st)
+	}
+}
