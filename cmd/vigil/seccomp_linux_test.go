@@ -111,7 +111,7 @@ func TestPrivilegedProbeUnderSeccomp(t *testing.T) {
 		t.Fatal("auto picked ebpf under a filter denying bpf(2)")
 	}
 
-	r = vigilUnderSeccomp(t, "run", "--driver", "auto", "-M", "1")
+	r = vigilUnderSeccomp(t, "run", "--driver", "auto", "-M", "1", "-o", "webserver.enabled=false")
 	if out.Auto == "" {
 		r.want(t, exitUsage)
 		if !strings.Contains(r.stderr, "no usable event driver") || !strings.Contains(r.stderr, "seccomp") {

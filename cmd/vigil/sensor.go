@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,12 +13,16 @@ import (
 
 	"github.com/vigilsec/vigil/config"
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/ebpf"
+	"github.com/vigilsec/vigil/driver/fanotify"
 	"github.com/vigilsec/vigil/driver/replay"
 	"github.com/vigilsec/vigil/engine"
+	"github.com/vigilsec/vigil/metrics"
 	"github.com/vigilsec/vigil/output"
 	"github.com/vigilsec/vigil/rules"
 	"github.com/vigilsec/vigil/sensor"
 	"github.com/vigilsec/vigil/state"
+	"github.com/vigilsec/vigil/webserver"
 )
 
 // shutdownTimeout bounds how long outputs may take to flush at exit.
@@ -177,8 +182,63 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 	}), nil
 }
 
-// runSensor runs the sensor with opts until SIGINT/SIGTERM, -M, or a
-// driver failure.
+// newEngine builds the engine for a rule set under cfg.
+func newEngine(rs *rules.Ruleset, cfg *config.Config) *engine.Engine {
+	return engine.New(rs.Rules, &engine.Options{MatchAll: cfg.RuleMatching == "all"})
+}
+
+// startWebserver starts /healthz, /versions and (when enabled) /metrics,
+// before anything else runs, so that a port in use stops Vigil with nothing
+// half-started. It returns nil servers when the webserver is disabled.
+func (e *env) startWebserver(cfg *config.Config, driverName string) (*webserver.Server, *metrics.Metrics, error) {
+	m, err := metrics.New(&metrics.Options{
+		Build:             metrics.BuildInfo{Version: version, Commit: commit},
+		IncludeEmpty:      cfg.Metrics.IncludeEmptyValues,
+		KernelDropsPerCPU: cfg.Metrics.KernelEventCountersPerCPUEnabled,
+		Logger:            e.log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	w := cfg.Webserver
+	if !w.Enabled {
+		return nil, m, nil
+	}
+	var handler http.Handler
+	if w.PrometheusMetricsEnabled && cfg.Metrics.Enabled {
+		handler = m.Handler()
+	}
+	srv, err := webserver.New(&webserver.Options{
+		ListenAddress: w.ListenAddress, ListenPort: w.ListenPort, HealthzPath: w.K8sHealthzEndpoint,
+		Metrics: handler, SSLEnabled: w.SSLEnabled, SSLCertificate: w.SSLCertificate,
+		Versions: webserver.Versions{Version: version, Commit: commit, EngineVersion: rules.EngineVersion, Driver: driverName},
+		Logger:   e.log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.Start(); err != nil {
+		return nil, nil, err
+	}
+	e.log.Info("webserver listening", "addr", srv.Addr().String(), "metrics", handler != nil)
+	return srv, m, nil
+}
+
+// driverStats adapts a driver's own counters for the metrics.
+func driverStats(drv driver.Driver) func() metrics.DriverStats {
+	switch d := drv.(type) {
+	case *ebpf.Driver:
+		return func() metrics.DriverStats { return metrics.EBPFStats(d.Stats()) }
+	case *fanotify.Driver:
+		return func() metrics.DriverStats { return metrics.FanotifyStats(d.Stats()) }
+	}
+	return nil
+}
+
+// runSensor runs the sensor with opts until SIGINT/SIGTERM, -M, a fatal
+// drop policy, or a driver failure. SIGHUP reloads the configuration's rule
+// settings and the rules: a broken new rule set is reported and the old one
+// keeps running.
 func (e *env) runSensor(opts *runOptions) error {
 	cfg, err := e.loadConfig(opts)
 	if err != nil {
@@ -188,9 +248,8 @@ func (e *env) runSensor(opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	eng := engine.New(rs.Rules, &engine.Options{MatchAll: cfg.RuleMatching == "all"})
-	enabled := len(rs.Enabled())
-	e.log.Info("rules loaded", "rules", len(rs.Rules), "enabled", enabled, "event_types", eng.EventTypes().Len())
+	eng := newEngine(rs, cfg)
+	e.log.Info("rules loaded", "rules", len(rs.Rules), "enabled", len(rs.Enabled()), "event_types", eng.EventTypes().Len())
 
 	driverName := opts.Driver
 	if driverName == "" {
@@ -200,6 +259,7 @@ func (e *env) runSensor(opts *runOptions) error {
 	if opts.ReplayFile != "" {
 		driverName = config.KindReplay
 		cfg.Engine.Replay.CaptureFile = opts.ReplayFile
+		cfg.Webserver.Enabled = false // a one-shot evaluation serves nothing
 	}
 	if driverName == config.KindReplay {
 		if cfg.Engine.Replay.CaptureFile == "" {
@@ -214,9 +274,22 @@ func (e *env) runSensor(opts *runOptions) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+
+	srv, mtr, err := e.startWebserver(cfg, f.Name)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	if srv != nil {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			_ = srv.Close(ctx)
+		}()
+	}
+
 	var st *state.State
 	dopts := &driver.Options{EventTypes: eng.EventTypes(), SelfPID: os.Getpid()}
-	if f.Name != "replay" {
+	if f.Name != replay.Name {
 		st, err = state.New(nil)
 		if err != nil {
 			return fmt.Errorf("process state: %w", err)
@@ -233,8 +306,13 @@ func (e *env) runSensor(opts *runOptions) error {
 			}
 		}
 	}
+	outs, err := e.buildOutputs(cfg)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
 	drv, err := f.New(dopts)
 	if err != nil {
+		_ = outs.Close(context.Background())
 		return &exitError{code: exitUsage, err: fmt.Errorf("driver %s: %w", f.Name, err)}
 	}
 	defer drv.Close()
@@ -245,10 +323,6 @@ func (e *env) runSensor(opts *runOptions) error {
 	e.log.Info("driver started", "driver", f.Name, "why", why)
 	reportUncoverable(e, rs.Enabled(), drv.Coverage(), f.Name)
 
-	outs, err := e.buildOutputs(cfg)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
 	var rec *replay.Writer
 	if opts.Record != "" {
 		file, err := os.OpenFile(opts.Record, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -256,7 +330,7 @@ func (e *env) runSensor(opts *runOptions) error {
 			return usageErrorf("--record: %v", err)
 		}
 		defer file.Close()
-		if rec, err = replay.NewWriter(file, nil); err != nil {
+		if rec, err = replay.NewWriter(file, &replay.WriterOptions{VigilVersion: version}); err != nil {
 			return fmt.Errorf("--record: %w", err)
 		}
 	}
@@ -272,17 +346,51 @@ func (e *env) runSensor(opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if opts.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Duration)
-		defer cancel()
+	src := metrics.Sources{Driver: f.Name, Sensor: sen.Stats, Outputs: outs.Stats, DriverStats: driverStats(drv)}
+	if st != nil {
+		src.State = st.Stats
 	}
+	mtr.SetSources(src)
+	mtr.SetRules(rs.Rules)
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		for sig := range sigs {
+			if sig == syscall.SIGHUP {
+				e.reload(opts, sen, mtr, eng.EventTypes())
+				continue
+			}
+			e.log.Info("stopping", "signal", sig.String())
+			cancel(nil)
+		}
+	}()
+	if opts.Duration > 0 {
+		timer := time.AfterFunc(opts.Duration, func() { cancel(nil) })
+		defer timer.Stop()
+	}
+	if dc, ok := drv.(driver.DropCounter); ok && f.Name != replay.Name {
+		policy := sensor.DropPolicy{
+			Actions: cfg.SyscallEventDrops.Actions, Threshold: cfg.SyscallEventDrops.Threshold,
+			Rate: cfg.SyscallEventDrops.Rate, MaxBurst: cfg.SyscallEventDrops.MaxBurst,
+			Simulate: cfg.SyscallEventDrops.SimulateDrops,
+		}
+		go func() {
+			if err := sen.MonitorDrops(ctx, dc.Drops, policy); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	if srv != nil {
+		srv.SetReady(true)
+	}
+
 	runErr := sen.Run(ctx)
-	if errors.Is(runErr, context.DeadlineExceeded) {
-		runErr = nil
+	if srv != nil {
+		srv.SetReady(false)
 	}
 	closeErr := drv.Close()
 	if rec != nil {
@@ -290,13 +398,20 @@ func (e *env) runSensor(opts *runOptions) error {
 			e.log.Error("closing the recording", "err", err)
 		}
 	}
-	flushCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancelFlush()
 	if err := outs.Close(flushCtx); err != nil {
 		e.log.Warn("outputs did not flush", "err", err)
 	}
 	stats := sen.Stats()
-	e.log.Info("sensor stopped", "events", stats.Events, "alerts", stats.Alerts)
+	var drops uint64
+	if dc, ok := drv.(driver.DropCounter); ok {
+		drops = dc.Drops()
+	}
+	e.log.Info("sensor stopped", "events", stats.Events, "alerts", stats.Alerts, "drops", drops)
+	if cause := context.Cause(ctx); errors.Is(cause, sensor.ErrDropExit) {
+		return &exitError{code: exitInvalid, err: cause}
+	}
 	if runErr != nil {
 		return fmt.Errorf("driver %s: %w", f.Name, runErr)
 	}
@@ -304,6 +419,32 @@ func (e *env) runSensor(opts *runOptions) error {
 		e.log.Warn("closing the driver", "err", closeErr)
 	}
 	return nil
+}
+
+// reload loads the configuration and rules again and hands the new engine
+// to the sensor. On any error the running rules stay in place. Settings
+// other than the rules' (outputs, driver, webserver) take effect at the
+// next start.
+func (e *env) reload(opts *runOptions, sen *sensor.Sensor, mtr *metrics.Metrics, running driver.EventTypeSet) {
+	e.log.Info("reloading configuration and rules")
+	cfg, err := e.loadConfig(opts)
+	if err == nil {
+		var rs *rules.Ruleset
+		if rs, err = e.sensorRules(opts, cfg); err == nil {
+			eng := newEngine(rs, cfg)
+			if missing := eng.EventTypes().Intersect(running.Complement()); !missing.Empty() {
+				e.log.Warn("the new rules need event types the driver does not deliver; restart Vigil for them",
+					"event_types", missing.String())
+			}
+			sen.SetRules(eng, rs.Rules)
+			mtr.SetRules(rs.Rules)
+			mtr.RecordReload(true)
+			e.log.Info("reloaded", "rules", len(rs.Rules), "enabled", len(rs.Enabled()))
+			return
+		}
+	}
+	mtr.RecordReload(false)
+	e.log.Error("reload failed; the previous rules keep running", "err", err)
 }
 
 // reportUncoverable logs the enabled rules that cannot fire on the active
