@@ -53,7 +53,6 @@ func runTests(m *testing.M) int {
 // its own GOROOT/bin first).
 func goBuild(out, pkg string) error {
 	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}

@@ -220,6 +220,7 @@ func (s *sensor) expect(t *testing.T, what string, match func(*alert) bool) *ale
 		for _, a := range s.alerts[seen:] {
 			if match(a) {
 				s.mu.Unlock()
+				t.Logf("alert: %s", a.raw)
 				return a
 			}
 		}

@@ -185,13 +185,26 @@ func upTerminalShellInContainer(t *testing.T, e *env) {
 	containerWant(t, a, c)
 }
 
-// containerWant checks container.id when the alert has it (Falco adds the
-// container fields to every output; the rules do not name them).
+// suggestedOutputBug describes why upstream alerts lack container fields.
+const suggestedOutputBug = "output_fields has no container.id: the upstream rules do not name the container " +
+	"fields in their outputs; Falco appends them (container_id=%container.id container_name=%container.name) " +
+	"because append_output's suggested_output is true by default, and Vigil parses suggested_output " +
+	"but does not implement it"
+
+// containerWant checks the container.id of an upstream rule's alert. Its
+// absence is a known bug, reported as an error only with
+// VIGIL_E2E_KNOWN_BUGS=1.
 func containerWant(t *testing.T, a *alert, c *fakeContainer) {
 	t.Helper()
-	if _, ok := a.Fields["container.id"]; ok {
-		fieldsWant(t, a, map[string]string{"container.id": c.shortID()})
+	if _, ok := a.Fields["container.id"]; !ok {
+		if os.Getenv("VIGIL_E2E_KNOWN_BUGS") == "1" {
+			t.Errorf("%s", suggestedOutputBug)
+		} else {
+			t.Logf("known bug (set VIGIL_E2E_KNOWN_BUGS=1 to fail on it): %s", suggestedOutputBug)
+		}
+		return
 	}
+	fieldsWant(t, a, map[string]string{"container.id": c.shortID()})
 }
 
 // upNetcatInContainer: nc -e in a container (a dummy program named nc).
