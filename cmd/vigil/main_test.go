@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -266,7 +268,35 @@ func TestRunErrors(t *testing.T) {
 	}
 
 	r = vigil(t, "run", "-o", "no_such_key.x=1", "-M", "1")
-	r.want(t, exitUsage)
+	r.want(t, exitInvalid)
+
+	// Bad configuration stops Vigil before anything starts, naming the key.
+	for _, c := range []struct{ config, want string }{
+		{"syslogg_output:\n  enabled: true\n", `unknown output type "syslogg_output"`},
+		{"http_output:\n  enabled: true\n  url: \"ht tp://x\"\n", "http_output.url"},
+		{"webserver:\n  enabled: true\n  ssl_enabled: true\n  ssl_certificate: /nonexistent/vigil.pem\n", "ssl_certificate"},
+	} {
+		cfgFile := writeFile(t, "vigil.yaml", c.config)
+		r = vigil(t, "run", "-c", cfgFile, "-M", "1")
+		r.want(t, exitInvalid)
+		if !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "driver started") {
+			t.Errorf("config %q: stderr %q should name %q and start nothing", c.config, r.stderr, c.want)
+		}
+	}
+
+	// The webserver's port is taken: exit 1 naming the webserver, no driver.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	r = vigil(t, "run", "-o", "webserver.listen_address=127.0.0.1", "-o", "webserver.listen_port="+port, "-M", "1")
+	r.want(t, exitInvalid)
+	if !strings.Contains(r.stderr, "webserver") || !strings.Contains(r.stderr, "address already in use") ||
+		strings.Contains(r.stderr, "driver started") {
+		t.Errorf("port in use: stderr %q", r.stderr)
+	}
 
 	r = vigil(t, "run", "-c", "/nonexistent/vigil.yaml", "-M", "1")
 	r.want(t, exitInvalid)

@@ -49,10 +49,15 @@ func (e *env) loadConfig(opts *runOptions) (*config.Config, error) {
 	}
 	w, err := config.Apply(cfg, kvs)
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return nil, &exitError{code: exitInvalid, err: err}
 	}
 	warns = append(warns, w...)
 	for _, w := range warns {
+		// A misspelt output would silently deliver nothing: unknown
+		// *_output sections are errors, not warnings.
+		if !strings.Contains(w.Key, ".") && strings.HasSuffix(w.Key, "_output") && strings.Contains(w.Msg, "unknown key") {
+			return nil, &exitError{code: exitInvalid, err: fmt.Errorf("%s: unknown output type %q", w.Pos.String(), w.Key)}
+		}
 		e.log.Warn("config: " + w.String())
 	}
 	if opts.Unbuffered {
