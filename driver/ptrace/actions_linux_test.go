@@ -25,7 +25,10 @@ func runAction(action string, args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		c.Write([]byte("hello"))
+		if _, err := c.Write([]byte("hello")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		c.Close()
 		return 0
 

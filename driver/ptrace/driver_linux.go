@@ -390,7 +390,7 @@ func (t *tracer) killLocked(p *proc) {
 	}
 	// Without a pidfd: the process is traced and not yet reaped (it is
 	// removed under mu before its pid can be reused), so the pid is its.
-	unix.Kill(p.tgid, unix.SIGKILL)
+	_ = unix.Kill(p.tgid, unix.SIGKILL)
 }
 
 // loop waits for the tracees' stops until none is left.
@@ -466,7 +466,7 @@ func (t *tracer) handle(pid int, ws unix.WaitStatus) {
 		// The helper's own exec: follow only it until it execs the command.
 		th.phase = phaseHelper
 		if err := unix.PtraceSetOptions(th.tid, helperOptions); err != nil {
-			unix.Kill(th.tid, unix.SIGKILL)
+			_ = unix.Kill(th.tid, unix.SIGKILL)
 		}
 		t.resume(th, 0)
 	case sig == unix.SIGSTOP && th.expectStop:
@@ -479,12 +479,12 @@ func (t *tracer) handle(pid int, ws unix.WaitStatus) {
 
 // resume restarts th, to the exit of its syscall when one is traced.
 func (t *tracer) resume(th *thread, sig unix.Signal) {
+	// An error is ESRCH: killed meanwhile; its death is reported next.
 	if th.inSys {
-		unix.PtraceSyscall(th.tid, int(sig))
+		_ = unix.PtraceSyscall(th.tid, int(sig))
 	} else {
-		unix.PtraceCont(th.tid, int(sig))
+		_ = unix.PtraceCont(th.tid, int(sig))
 	}
-	// ESRCH: killed meanwhile; its death is reported next.
 }
 
 // signalStop handles a signal-delivery-stop (the signal is delivered) or a
@@ -605,14 +605,14 @@ func (t *tracer) execStop(pid int) {
 		}
 	}
 	if th == nil {
-		unix.PtraceCont(pid, 0)
+		_ = unix.PtraceCont(pid, 0)
 		return
 	}
 	if th.phase == phaseHelper {
 		th.phase = phaseTraced
 		t.rootExeced = true
 		if err := unix.PtraceSetOptions(pid, traceOptions); err != nil {
-			unix.Kill(pid, unix.SIGKILL)
+			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 	}
 	if th.inSys && (th.c.nr == nrExecve || th.c.nr == nrExecveat) {
@@ -706,8 +706,8 @@ func (t *tracer) emitClone(child, parent *thread, nr uint64) {
 // until that event, unless its parent is gone.
 func (t *tracer) newbornStop(pid int) {
 	if t.killing.Load() {
-		unix.Kill(pid, unix.SIGKILL)
-		unix.PtraceCont(pid, 0)
+		_ = unix.Kill(pid, unix.SIGKILL)
+		_ = unix.PtraceCont(pid, 0)
 	}
 	t.newborn[pid] = true
 }

@@ -288,12 +288,12 @@ func TestCancel(t *testing.T) {
 	d.Close()
 }
 
-// TestFilter checks that only the syscalls of the requested event types
+// TestFilterStops checks that only the syscalls of the requested event types
 // stop the tracee.
-func TestFilter(t *testing.T) {
+func TestFilterStops(t *testing.T) {
 	requireDriver(t, false)
 	dir := t.TempDir()
-	script := fmt.Sprintf("mkdir %s/a && cat /etc/hostname && mkdir %s/b", dir, dir)
+	script := fmt.Sprintf("mkdir -p %s/a && cat /etc/hostname && mkdir -p %s/b", dir, dir)
 	allowed := types("openat", "execve", "clone", "fork", "vfork", "clone3", "procexit")
 	d, err := New(&driver.Options{EventTypes: types("openat")}, []string{"/bin/sh", "-c", script}, &Config{Stdout: devNull(t)})
 	if err != nil {

@@ -85,15 +85,6 @@ func (c *collector) mustFind(t *testing.T, typ string, match func(*driver.Event)
 	return ev
 }
 
-// types returns an EventTypeSet of the names.
-func types(names ...string) driver.EventTypeSet {
-	var s driver.EventTypeSet
-	for _, n := range names {
-		s.Add(driver.MustEventType(n))
-	}
-	return s
-}
-
 // trace runs argv under a new driver for the event types and returns the
 // events and the command's exit code.
 func trace(t *testing.T, evTypes driver.EventTypeSet, cfg *Config, argv ...string) (*collector, int) {

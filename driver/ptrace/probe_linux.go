@@ -50,7 +50,7 @@ func probe() error {
 	if err != nil {
 		return fmt.Errorf("ptrace probe: %w", startError(err))
 	}
-	timer := time.AfterFunc(probeTimeout, func() { unix.Kill(pid, unix.SIGKILL) })
+	timer := time.AfterFunc(probeTimeout, func() { _ = unix.Kill(pid, unix.SIGKILL) })
 	defer timer.Stop()
 	var (
 		optionsSet, sawSeccomp, sawExit bool
@@ -80,21 +80,21 @@ func probe() error {
 		case !optionsSet && sig == unix.SIGTRAP:
 			optionsSet = true
 			if optErr = unix.PtraceSetOptions(pid, unix.PTRACE_O_TRACESYSGOOD|unix.PTRACE_O_TRACESECCOMP|unix.PTRACE_O_EXITKILL); optErr != nil {
-				unix.Kill(pid, unix.SIGKILL)
+				_ = unix.Kill(pid, unix.SIGKILL)
 			}
-			unix.PtraceCont(pid, 0)
+			_ = unix.PtraceCont(pid, 0)
 		case ws.TrapCause() == unix.PTRACE_EVENT_SECCOMP:
 			sawSeccomp = true
-			unix.PtraceSyscall(pid, 0)
+			_ = unix.PtraceSyscall(pid, 0)
 		case sig == unix.SIGTRAP|0x80:
 			if sawSeccomp && !sawExit && unix.PtraceGetRegs(pid, &regs) == nil {
 				sawExit, result = true, int64(regs.Rax)
 			}
-			unix.PtraceCont(pid, 0)
+			_ = unix.PtraceCont(pid, 0)
 		case ws.TrapCause() > 0:
-			unix.PtraceCont(pid, 0)
+			_ = unix.PtraceCont(pid, 0)
 		default:
-			unix.PtraceCont(pid, int(sig))
+			_ = unix.PtraceCont(pid, int(sig))
 		}
 	}
 	if optErr != nil {
