@@ -95,12 +95,12 @@ func PollCoverage() driver.Coverage {
 func pollCoverage(interval time.Duration, maxFDs int, root bool) driver.Coverage {
 	notes := []string{
 		"activity is seen by polling /proc every " + interval.String() + ": events are late by up to one interval and carry the time of the poll, not of the syscall",
-		"processes that start and exit within one interval are missed entirely; a process's exec is seen only when its name (comm), executable or command line changed between polls, and an exec of a program with the same name as the one it replaces is missed",
+		"processes that start and exit within one interval are missed entirely; an exec in a known process is seen when its name (comm) changed between polls and its executable or command line differ, so an exec of a program with the same name as the one it replaces is missed, and of several execs within one interval only the last is seen",
 		"a new process is reported as clone and, when it runs another program than its parent, execve; both are synthesized after the fact, with the process's state at the poll",
 		"procexit has no exit status or signal; a process is reported as exited when it becomes a zombie or disappears",
 		"files opened and closed between two polls are missed; openat is reported for descriptors that appeared since the last poll, with the path from /proc/PID/fd and the flags the kernel keeps (/proc/PID/fdinfo): O_CREAT, O_EXCL, O_TRUNC and O_NOCTTY are never set, no dirfd, no mode, and descriptors inherited from the parent are not reported",
 		"no syscall arguments and no failed calls: no reads or writes, no unlink, rename, mkdir, chmod, setuid, ptrace, mount, kill, bpf or module events",
-		"connections and listeners come from /proc/net/{tcp,tcp6,udp,udp6,unix} of each network namespace in use: TCP connect/accept/listen, connected UDP sockets as connect, listening unix sockets as listen and accepted unix connections as accept; connections shorter than the interval are missed, the client side of unix connections is not seen, and sockets are attributed to processes by inode through /proc/PID/fd",
+		"connections and listeners come from /proc/net/{tcp,tcp6,udp,udp6,unix} of each network namespace in use: TCP connect/accept/listen, connected UDP sockets as connect, listening unix sockets as listen and accepted unix connections as accept; connections shorter than the interval are missed, the client side of unix connections is not seen, and sockets are attributed to processes by inode through /proc/PID/fd (a socket no readable process holds is not reported)",
 		"descriptors beyond the first " + strconv.Itoa(maxFDs) + " of a process (PollConfig.MaxFDs) are not examined; kernel threads are not reported",
 	}
 	if !root {

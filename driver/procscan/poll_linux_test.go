@@ -494,12 +494,20 @@ func TestPollEventTypes(t *testing.T) {
 func TestPollChurn(t *testing.T) {
 	requireProc(t)
 	fdsBefore := countFDs(t)
-	d, c := runPoller(t, &driver.Options{SelfPID: os.Getpid()}, &PollConfig{Interval: 10 * time.Millisecond})
+	d, err := NewPoller(&driver.Options{SelfPID: os.Getpid()}, &PollConfig{Interval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c := &collector{notify: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, c.emit) }()
 	base := d.Stats()
 	// Short-lived processes, one of which opens and closes many files, and
 	// processes that live across polls with files open.
 	dir := t.TempDir()
-	churn := startHelper(t, "churn", dir, "20000")
+	churn := startHelper(t, "churn", dir, "5000")
 	churn.stop()
 	var kids []*child
 	for i := 0; i < 20; i++ {
@@ -522,15 +530,46 @@ func TestPollChurn(t *testing.T) {
 		return ev.Type == evtProcexit && ev.Pid == last.pid()
 	})
 	waitPolls(t, d, 2)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Run has returned: the state can be inspected.
 	after := d.Stats()
-	t.Logf("tracked: before %d procs/%d fds, peak %d/%d, after %d/%d; %d events, last poll %v",
-		base.Procs, base.FDs, peak.Procs, peak.FDs, after.Procs, after.FDs, after.Events, after.LastPoll)
+	t.Logf("tracked: before %d procs/%d fds, peak %d/%d, after %d/%d/%d sockets; %d events, last poll %v",
+		base.Procs, base.FDs, peak.Procs, peak.FDs, after.Procs, after.FDs, after.Sockets, after.Events, after.LastPoll)
 	if peak.Procs < base.Procs+15 {
 		t.Errorf("peak %d processes tracked, want at least %d", peak.Procs, base.Procs+15)
 	}
-	// Other processes on the machine come and go: allow some slack.
-	if after.Procs > base.Procs+10 || after.FDs > base.FDs+100 {
-		t.Errorf("state not released: before %d procs/%d fds, after %d/%d", base.Procs, base.FDs, after.Procs, after.FDs)
+	for _, k := range append(kids, churn) {
+		// The pid may have been reused: then it is the new process that is
+		// tracked, with its own start time.
+		if p := d.st.procs[int32(k.pid())]; p != nil {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", k.pid()))
+			st, ok := decodeStatLite(b)
+			if err != nil || !ok || st.start != p.start {
+				t.Errorf("exited process %d still tracked", k.pid())
+			}
+		}
+	}
+	// What is tracked is what lives: every tracked pid was in /proc at the
+	// last poll, and the sockets are those the tracked processes hold.
+	live, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(d.st.procs); n > len(live) {
+		t.Errorf("%d processes tracked, %d entries in /proc", n, len(live))
+	}
+	nfds := 0
+	for _, p := range d.st.procs {
+		nfds += len(p.fds)
+		if cap(p.fds) > 2*len(p.fds)+8 && cap(p.fds) > 16 {
+			t.Errorf("descriptor slice of cap %d for %d descriptors", cap(p.fds), len(p.fds))
+		}
+	}
+	if nfds != after.FDs || len(d.st.socks) > nfds {
+		t.Errorf("%d descriptors tracked (stats %d), %d sockets", nfds, after.FDs, len(d.st.socks))
 	}
 	if n := countFDs(t); n > fdsBefore+2 {
 		t.Errorf("descriptors of this process: %d before, %d after", fdsBefore, n)
