@@ -67,14 +67,48 @@ func helper(mode string, args []string) int {
 			default:
 			}
 		}()
-	case "connect":
-		c, err := net.Dial("tcp4", "127.0.0.1:"+args[0])
+	case "unixlisten":
+		l, err := net.Listen("unix", args[0])
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		keep = append(keep, l)
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			if c, err := l.Accept(); err == nil {
+				accepted <- c
+			}
+		}()
+		defer func() {
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+			}
+		}()
+		fmt.Println("ready")
+	case "unixconnect":
+		c, err := net.Dial("unix", args[0])
 		if err != nil {
 			fmt.Println("error", err)
 			return 1
 		}
 		keep = append(keep, c)
-		fmt.Println("ready", c.LocalAddr().(*net.TCPAddr).Port)
+		fmt.Println("ready")
+	case "connect", "udpconnect":
+		network := "tcp4"
+		if mode == "udpconnect" {
+			network = "udp4"
+		}
+		c, err := net.Dial(network, "127.0.0.1:"+args[0])
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		keep = append(keep, c)
+		_, p, _ := net.SplitHostPort(c.LocalAddr().String())
+		fmt.Println("ready", p)
 	case "churn":
 		// Open and close files as fast as possible.
 		n, _ := strconv.Atoi(args[1])
@@ -423,6 +457,49 @@ func TestPollSockets(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("%d socket events, want 3", n)
+	}
+
+	// A connected UDP socket.
+	udp := startHelper(t, "udpconnect", "53")
+	uport, _ := strconv.Atoi(udp.ready[0])
+	uc := c.waitFor(t, "UDP connect", wait, func(ev *driver.Event) bool {
+		return ev.Type == evtConnect && ev.Pid == udp.pid()
+	})
+	want = driver.SockAddr{Family: afInet, L4Proto: driver.L4UDP, LocalAddr: mustAddr("127.0.0.1"), LocalPort: uint16(uport),
+		RemoteAddr: mustAddr("127.0.0.1"), RemotePort: 53}
+	if uc.Sock != want || uc.FDInfo.Name != fmt.Sprintf("127.0.0.1:%d->127.0.0.1:53", uport) {
+		t.Errorf("UDP connect: %s %+v", describe(uc), uc.Sock)
+	}
+}
+
+func TestPollUnixSockets(t *testing.T) {
+	requireProc(t)
+	d, c := runPoller(t, &driver.Options{SelfPID: os.Getpid()}, &PollConfig{Interval: 20 * time.Millisecond})
+	path := filepath.Join(t.TempDir(), "sock")
+	srv := startHelper(t, "unixlisten", path)
+	ls := c.waitFor(t, "unix listen", wait, func(ev *driver.Event) bool {
+		return ev.Type == evtListen && ev.Pid == srv.pid()
+	})
+	want := driver.SockAddr{Family: afUnix, UnixPath: path, Server: true}
+	if ls.Sock != want || ls.FDInfo.Type != driver.FDUnix || ls.FDInfo.Name != path || ls.FD < 3 {
+		t.Errorf("listen: %s %+v", describe(ls), ls.Sock)
+	}
+	cli := startHelper(t, "unixconnect", path)
+	ac := c.waitFor(t, "unix accept", wait, func(ev *driver.Event) bool {
+		return ev.Type == evtAccept && ev.Pid == srv.pid()
+	})
+	if ac.Sock != want || ac.FDInfo.Name != path || ac.Res != ac.FD || ac.FD == ls.FD || !ac.FDInfo.Connected {
+		t.Errorf("accept: %s %+v", describe(ac), ac.Sock)
+	}
+	// The client's side has no path in /proc/net/unix: not reported.
+	c.waitFor(t, "the client's execve", wait, func(ev *driver.Event) bool {
+		return ev.Type == evtExecve && ev.Pid == cli.pid()
+	})
+	waitPolls(t, d, 2)
+	for _, ev := range c.snapshot() {
+		if ev.Pid == cli.pid() && (ev.Type == evtConnect || ev.Type == evtAccept) {
+			t.Errorf("client side reported: %s", describe(&ev))
+		}
 	}
 }
 
