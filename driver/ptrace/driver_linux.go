@@ -46,7 +46,8 @@ type Driver struct {
 	nrs    []uint32
 
 	started atomic.Bool
-	mu      sync.Mutex
+	mu      sync.Mutex // guards closed, cancel and starting Run
+	closed  bool
 	cancel  context.CancelFunc
 	done    chan struct{}
 
@@ -163,15 +164,21 @@ func (d *Driver) Stats() Stats {
 // driver.ErrPermission when ptrace or the seccomp filter is refused). It
 // may be called once.
 func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
-	if d.started.Swap(true) {
-		return errors.New("ptrace: Run called more than once")
-	}
-	defer close(d.done)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.mu.Lock()
+	switch {
+	case d.closed:
+		d.mu.Unlock()
+		return errors.New("ptrace: Run after Close")
+	case d.started.Load():
+		d.mu.Unlock()
+		return errors.New("ptrace: Run called more than once")
+	}
+	d.started.Store(true)
 	d.cancel = cancel
 	d.mu.Unlock()
+	defer close(d.done)
 	errc := make(chan error, 1)
 	go func() {
 		// Every ptrace call is made from this thread, which started the
@@ -187,12 +194,13 @@ func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
 // return. It is safe to call more than once.
 func (d *Driver) Close() error {
 	d.mu.Lock()
-	cancel := d.cancel
+	d.closed = true
+	cancel, started := d.cancel, d.started.Load()
 	d.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
-	if d.started.Load() {
+	if started {
 		<-d.done
 	}
 	return nil

@@ -382,3 +382,36 @@ func TestUnprivileged(t *testing.T) {
 		}
 	}
 }
+
+// TestClose closes the driver while the command runs: Close kills the
+// tree and returns once Run has.
+func TestClose(t *testing.T) {
+	requireDriver(t, false)
+	d, err := New(&driver.Options{EventTypes: types("execve")}, []string{"/bin/sleep", "100"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background(), c.emit) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for c.find("execve", nil) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("sleep did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run after Close: %v", err)
+	}
+	if d.ExitCode() != 137 || time.Since(start) > 10*time.Second {
+		t.Errorf("exit code %d after %v", d.ExitCode(), time.Since(start))
+	}
+	if err := d.Run(context.Background(), c.emit); err == nil {
+		t.Error("Run after Close succeeded")
+	}
+}
