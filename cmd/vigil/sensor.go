@@ -449,6 +449,9 @@ func (e *env) reload(opts *runOptions, sen *sensor.Sensor, mtr *metrics.Metrics,
 		}
 	}
 	mtr.RecordReload(false)
+	if errors.Is(err, errInvalid) {
+		err = errors.New("the rules did not load (errors above)")
+	}
 	e.log.Error("reload failed; the previous rules keep running", "err", err)
 }
 
