@@ -9,5 +9,12 @@
 // VIGIL_REQUIRE_DRIVERS names the driver under test, in which case they
 // fail. VIGIL_FALCO_RULES_DIR (the upstream Falco rules) enables the
 // upstream-rules tests; VIGIL_E2E_VIGIL names a prebuilt vigil binary to
-// test instead of building one.
+// test instead of building one; VIGIL_E2E_KNOWN_BUGS=1 runs the checks of
+// known, reported Vigil bugs, which otherwise skip or only log.
+//
+// drivers (main_linux_test.go) is the per-driver expectation table: every
+// scenario must alert with every driver, except those a driver lists as
+// blind spots, with the reason. Each suite also lists the rules no
+// scenario can trigger on a plain host, with the reason; a table test
+// checks that every rule of the rules file is in one list or the other.
 package e2e

@@ -33,6 +33,11 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	if os.Geteuid() != 0 {
+		// Every test that runs vigil skips (or fails, see requireDriver)
+		// before it needs the binaries.
+		return m.Run()
+	}
 	vigilBin = os.Getenv("VIGIL_E2E_VIGIL")
 	if vigilBin == "" {
 		vigilBin = filepath.Join(dir, "vigil")

@@ -34,6 +34,23 @@ func TestUpstreamRules(t *testing.T) {
 	upstreamSuite.run(t, "-r", path, "-o", "priority=debug")
 }
 
+// TestUpstreamRulesAllFiles runs the same scenarios with the incubating
+// and sandbox rules files loaded after falco_rules.yaml, as a deployment
+// that enables them does: the later files must not change what the stable
+// rules detect.
+func TestUpstreamRulesAllFiles(t *testing.T) {
+	path := upstreamRules(t)
+	args := []string{"-r", path}
+	for _, f := range []string{"falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"} {
+		p := filepath.Join(filepath.Dir(path), f)
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("VIGIL_FALCO_RULES_DIR is set but: %v", err)
+		}
+		args = append(args, "-r", p)
+	}
+	upstreamSuite.run(t, append(args, "-o", "priority=debug")...)
+}
+
 // TestUpstreamRulesTables checks that every rule of falco_rules.yaml has a
 // scenario or a reason why it cannot be triggered here.
 func TestUpstreamRulesTables(t *testing.T) {
