@@ -229,6 +229,8 @@ func New(opts *Options) (*Server, error) {
 		// Find subscribers whose host or network vanished, so that their
 		// buffers do not outlive them.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
+		// Let clients keep idle subscriptions alive with their own pings.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
 	if tlsConf != nil {
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(tlsConf)))
@@ -429,11 +431,13 @@ func (v *service) Subscribe(_ *outputspb.SubscribeRequest, stream grpc.ServerStr
 	if sub == nil {
 		return status.Error(codes.Unavailable, "vigil is shutting down")
 	}
+	v.s.log.Debug("grpc: subscriber connected", "peer", sub.peer)
 	defer func() {
 		v.s.unsubscribe(sub)
 		if n := sub.dropped.Load(); n > 0 {
 			v.s.log.Warn("grpc: subscriber lost alerts: it read too slowly", "peer", sub.peer, "dropped", n)
 		}
+		v.s.log.Debug("grpc: subscriber disconnected", "peer", sub.peer)
 	}()
 	if err := stream.SendHeader(nil); err != nil {
 		return err
@@ -574,12 +578,19 @@ func listenUnix(path string) (net.Listener, error) {
 	return lis, nil
 }
 
-// peerName returns the remote address of the call in ctx, for logs.
+// peerName returns the remote address of the call in ctx, and the subject
+// of its verified client certificate, for logs.
 func peerName(ctx context.Context) string {
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		if a := p.Addr.String(); a != "" {
-			return a
-		}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "unknown"
 	}
-	return "unknown"
+	name := "unix socket"
+	if p.Addr != nil && p.Addr.Network() != "unix" && p.Addr.String() != "" {
+		name = p.Addr.String()
+	}
+	if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 && len(ti.State.VerifiedChains[0]) > 0 {
+		name += " (" + ti.State.VerifiedChains[0][0].Subject.String() + ")"
+	}
+	return name
 }

@@ -36,10 +36,13 @@ const (
 //
 // Outputs streams the alerts of one Vigil sensor.
 type OutputsClient interface {
-	// Subscribe streams every alert raised from the moment the server accepts
-	// the call until the client cancels it or the server shuts down. A
-	// subscriber that reads too slowly loses alerts rather than slowing the
-	// sensor or other subscribers.
+	// Subscribe streams every alert raised from the moment the subscription
+	// is active until the client cancels it or the server shuts down, when
+	// the stream ends with status OK after the alerts buffered for the client.
+	// The server sends the response headers once the subscription is active:
+	// a client that waits for them misses no later alert. A subscriber that
+	// reads too slowly loses alerts rather than slowing the sensor or other
+	// subscribers.
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Alert], error)
 }
 
@@ -76,10 +79,13 @@ type Outputs_SubscribeClient = grpc.ServerStreamingClient[Alert]
 //
 // Outputs streams the alerts of one Vigil sensor.
 type OutputsServer interface {
-	// Subscribe streams every alert raised from the moment the server accepts
-	// the call until the client cancels it or the server shuts down. A
-	// subscriber that reads too slowly loses alerts rather than slowing the
-	// sensor or other subscribers.
+	// Subscribe streams every alert raised from the moment the subscription
+	// is active until the client cancels it or the server shuts down, when
+	// the stream ends with status OK after the alerts buffered for the client.
+	// The server sends the response headers once the subscription is active:
+	// a client that waits for them misses no later alert. A subscriber that
+	// reads too slowly loses alerts rather than slowing the sensor or other
+	// subscribers.
 	Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[Alert]) error
 	mustEmbedUnimplementedOutputsServer()
 }
