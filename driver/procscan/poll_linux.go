@@ -40,6 +40,10 @@ type Poller struct {
 	rootFD  int
 	selfPID int32
 	privil  bool
+	// wantFDs is set when the wanted events need the descriptors of
+	// processes (openat, or socket events, which find sockets through
+	// them).
+	wantFDs bool
 
 	mu      sync.Mutex
 	running bool
@@ -171,6 +175,7 @@ func NewPoller(opts *driver.Options, cfg *PollConfig) (*Poller, error) {
 	d.want.Add(evtClone)
 	d.want.Add(evtExecve)
 	d.want.Add(evtProcexit)
+	d.wantFDs = d.want.Has(evtOpenat) || d.want.Has(evtConnect) || d.want.Has(evtAccept) || d.want.Has(evtListen)
 
 	btime, err := BootTime(d.cfg.ProcRoot)
 	if err != nil {
@@ -535,6 +540,9 @@ func (d *Poller) emitExit(pid int32, p *pollProc) {
 // from its parent are not reported.
 func (d *Poller) scanFDs(pid int32, p *pollProc, newProc bool) {
 	s := &d.st
+	if !d.wantFDs {
+		return
+	}
 	dirfd, err := openat(d.rootFD, s.relPath(pid, "fd"), syscall.O_RDONLY|syscall.O_DIRECTORY)
 	if err != nil {
 		p.fds = nil // not ours to read (or gone)
@@ -549,7 +557,7 @@ func (d *Poller) scanFDs(pid int32, p *pollProc, newProc bool) {
 	if !slices.IsSorted(nums) {
 		slices.Sort(nums)
 	}
-	report := !s.baseline
+	report := !s.baseline && d.want.Has(evtOpenat)
 	var parent *pollProc
 	if newProc {
 		parent = s.procs[p.ppid]

@@ -3,6 +3,13 @@
 // process table when a driver starts; ReadProcess reads one process, for lazy
 // lookups of processes whose creation a driver missed.
 //
+// The package also holds Vigil's last-resort event driver, Poller
+// (PollFactory): it polls /proc for new and exited processes, new file
+// descriptors and new connections and listeners (/proc/net), and reports
+// them as execve, clone, procexit, openat, connect, accept and listen
+// events. It needs nothing but a readable procfs and misses whatever
+// starts and ends between two polls (see PollCoverage).
+//
 // The package only reads files: it needs no privileges beyond what procfs
 // grants the caller (root reads every process; others see less, and the
 // fields they could not read are left unavailable).
