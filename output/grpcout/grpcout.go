@@ -99,7 +99,9 @@ type Options struct {
 	BufferSize int
 	// ShutdownTimeout bounds how long Close waits for subscribers to receive
 	// what is buffered for them before it cuts the connections; 0 means
-	// DefaultShutdownTimeout.
+	// DefaultShutdownTimeout. output.Outputs calls Close without a
+	// deadline of its own, so keep this within the deadline given to
+	// Outputs.Close.
 	ShutdownTimeout time.Duration
 	// Logger receives the server's own messages (not alerts); nil means
 	// slog.Default().
