@@ -951,6 +951,35 @@ func parseStat(b []byte) (comm string, ppid int64, ok bool) {
 	return comm, n, true
 }
 
+// parseStatusIDs returns the Tgid and PPid lines of a /proc/PID/status
+// file.
+func parseStatusIDs(b []byte) (tgid, ppid int64, ok bool) {
+	var have int
+	for len(b) > 0 && have != 3 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		k, v, found := bytes.Cut(line, []byte(":"))
+		if !found {
+			continue
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch string(k) {
+		case "Tgid":
+			tgid, have = n, have|1
+		case "PPid":
+			ppid, have = n, have|2
+		}
+	}
+	return tgid, ppid, have == 3
+}
+
 // isRestart reports the kernel-internal results of a syscall that is
 // about to be restarted (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
 // ERESTART_RESTARTBLOCK): it has not completed.

@@ -444,6 +444,23 @@ func FuzzParseFDInfo(f *testing.F) {
 	})
 }
 
+func TestParseStatusIDs(t *testing.T) {
+	tgid, ppid, ok := parseStatusIDs([]byte("Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\nNgid:\t0\nPid:\t43\nPPid:\t7\n"))
+	if !ok || tgid != 42 || ppid != 7 {
+		t.Errorf("parseStatusIDs = %d %d %v", tgid, ppid, ok)
+	}
+	if _, _, ok := parseStatusIDs([]byte("Tgid:\t42\n")); ok {
+		t.Error("no PPid line, ok")
+	}
+}
+
+func FuzzParseStatusIDs(f *testing.F) {
+	f.Add([]byte("Tgid:\t42\nPPid:\t7\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parseStatusIDs(b)
+	})
+}
+
 func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("1 (init) S 0 1 1 0 -1"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -720,23 +720,30 @@ func (t *tracer) newbornStop(pid int) {
 	t.newborn[pid] = true
 }
 
-// adoptOrphans registers the newborns whose parent died before its fork
-// event was seen, so that they do not wait forever.
+// adoptOrphans registers the newborns whose creator died before its fork
+// event was seen, so that they do not wait forever: a thread whose process
+// is no longer traced, or a process whose parent is not.
 func (t *tracer) adoptOrphans() {
 	for pid := range t.newborn {
-		b, err := os.ReadFile(procRoot + "/" + strconv.Itoa(pid) + "/stat")
+		b, err := os.ReadFile(procRoot + "/" + strconv.Itoa(pid) + "/status")
 		if err != nil {
 			continue
 		}
-		_, ppid, ok := parseStat(b)
-		if ok && t.procs[int(ppid)] != nil {
+		tgid, ppid, ok := parseStatusIDs(b)
+		if !ok {
 			continue
 		}
+		isThread := tgid != int64(pid)
+		if isThread && t.procs[int(tgid)] != nil || !isThread && t.procs[int(ppid)] != nil {
+			continue // the creator is alive: its event will come
+		}
 		delete(t.newborn, pid)
-		th := &thread{tid: pid, tgid: pid}
+		th := &thread{tid: pid, tgid: int(tgid)}
 		t.threads[pid] = th
-		t.addProc(pid)
-		t.emitClone(th, &thread{tid: int(ppid), tgid: int(ppid)}, nrClone)
+		if !isThread {
+			t.addProc(pid)
+			t.emitClone(th, &thread{tid: int(ppid), tgid: int(ppid)}, nrClone)
+		}
 		t.resume(th, 0)
 	}
 }
