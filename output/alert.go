@@ -1,13 +1,14 @@
 // Package output formats alerts in Falco's text and JSON forms and delivers
-// them to sinks (stdout, files, HTTP receivers, programs).
+// them to sinks (stdout, files, HTTP receivers, programs, syslog, Slack,
+// Elasticsearch, NATS).
 //
 // Detection never waits for delivery: [Outputs.Emit] formats an alert once
 // and offers it to every sink's bounded queue without blocking; each sink
 // drains its queue on its own goroutine. A full queue drops the alert for
 // that sink only, and counts it (see [Outputs.Stats]).
 //
-// The package builds on any OS and imports only the standard library and
-// package engine.
+// The package builds on any OS and imports only the standard library,
+// package engine and the NATS client.
 package output
 
 import (
