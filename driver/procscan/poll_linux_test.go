@@ -759,3 +759,21 @@ func BenchmarkPoll(b *testing.B) {
 	b.ReportMetric(float64(st.Procs), "procs")
 	b.ReportMetric(float64(st.FDs), "fds")
 }
+
+func TestPollNoDescriptors(t *testing.T) {
+	requireProc(t)
+	// Only the process lifecycle is wanted: descriptors are not read.
+	d, c := runPoller(t, &driver.Options{SelfPID: os.Getpid(), EventTypes: driver.NewEventTypeSet(evtExecve)},
+		&PollConfig{Interval: 20 * time.Millisecond})
+	w := startHelper(t, "openwrite", filepath.Join(t.TempDir(), "unseen"))
+	c.waitFor(t, "execve", wait, func(ev *driver.Event) bool { return ev.Type == evtExecve && ev.Pid == w.pid() })
+	waitPolls(t, d, 2)
+	if st := d.Stats(); st.FDs != 0 || st.Sockets != 0 {
+		t.Errorf("%d descriptors and %d sockets tracked", st.FDs, st.Sockets)
+	}
+	for _, ev := range c.snapshot() {
+		if ev.Type == evtOpenat {
+			t.Errorf("unwanted event: %s", describe(&ev))
+		}
+	}
+}
