@@ -35,6 +35,17 @@
 // TRACEVFORK and TRACECLONE (the child side is reported, as by the eBPF
 // driver), exec with PTRACE_O_TRACEEXEC, and exits through wait4.
 //
+// # Caveats
+//
+// The tracer waits with wait4(-1, __WALL|__WNOTHREAD): besides its tracees
+// it could reap a child that another goroutine started earlier from the
+// same OS thread (whose Wait would then fail with ECHILD). Job-control
+// stops are resumed at once (the tracees are attached with
+// PTRACE_TRACEME, not PTRACE_SEIZE, so group-stops cannot be held with
+// PTRACE_LISTEN). When ctx ends, the traced tree is killed rather than
+// detached: detached tracees would keep a filter whose SECCOMP_RET_TRACE
+// fails their syscalls with ENOSYS.
+//
 // # Requirements
 //
 // Linux 4.8 or later on x86_64 (seccomp filters and
