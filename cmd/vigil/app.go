@@ -94,6 +94,9 @@ func (e *env) newApp() *cli.App {
 		OnUsageError:    e.usageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // exit codes are decided in run
 		HideHelpCommand: true,
+		// -o values may hold commas (JSON lists in append_output[]=...);
+		// repeat a flag instead of separating values with commas.
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			e.runCommand(),
 			e.validateCommand(),

@@ -19,6 +19,7 @@ import (
 	"github.com/vigilsec/vigil/engine"
 	"github.com/vigilsec/vigil/metrics"
 	"github.com/vigilsec/vigil/output"
+	"github.com/vigilsec/vigil/output/grpcout"
 	"github.com/vigilsec/vigil/rules"
 	"github.com/vigilsec/vigil/sensor"
 	"github.com/vigilsec/vigil/state"
@@ -165,6 +166,7 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 			MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
 		})
 		if err != nil {
+			closeSinks(sinks)
 			return nil, fmt.Errorf("http_output: %w", err)
 		}
 		sinks = append(sinks, s)
@@ -172,7 +174,65 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 	if p := cfg.ProgramOutput; p.Enabled {
 		s, err := output.NewProgram(p.Program, &output.ProgramOptions{KeepAlive: p.KeepAlive})
 		if err != nil {
+			closeSinks(sinks)
 			return nil, fmt.Errorf("program_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if c := cfg.SyslogOutput; c.Enabled {
+		s, err := output.NewSyslog(c.Address, &output.SyslogOptions{})
+		if err != nil {
+			closeSinks(sinks)
+			return nil, fmt.Errorf("syslog_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if c := cfg.SlackOutput; c.Enabled {
+		s, err := output.NewSlack(c.WebhookURL, &output.SlackOptions{
+			MinimumPriority: c.MinimumPriority, Channel: c.Channel, Username: c.Username, IconURL: c.IconURL,
+			OutputFormat: c.OutputFormat,
+		})
+		if err != nil {
+			closeSinks(sinks)
+			return nil, fmt.Errorf("slack_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if c := cfg.ElasticsearchOutput; c.Enabled {
+		s, err := output.NewElasticsearch(c.URL, &output.ElasticsearchOptions{
+			Index: c.Index, Username: c.Username, Password: c.Password, APIKey: c.APIKey,
+			MinimumPriority: c.MinimumPriority, BatchSize: c.BatchSize, FlushInterval: c.FlushInterval,
+			Formatter: f, OnError: func(err error) { e.log.Warn("elasticsearch_output", "err", err) },
+			HTTP: output.HTTPOptions{Insecure: c.Insecure, CACert: c.CACert, MTLS: c.ClientCert != "",
+				ClientCert: c.ClientCert, ClientKey: c.ClientKey},
+		})
+		if err != nil {
+			closeSinks(sinks)
+			return nil, fmt.Errorf("elasticsearch_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if c := cfg.NATSOutput; c.Enabled {
+		s, err := output.NewNATS(c.URL, &output.NATSOptions{
+			SubjectPrefix: c.SubjectPrefix, MinimumPriority: c.MinimumPriority, Name: "vigil",
+			CredentialsFile: c.CredentialsFile, CACert: c.CACert, ClientCert: c.ClientCert, ClientKey: c.ClientKey,
+			Formatter: f, OnError: func(err error) { e.log.Warn("nats_output", "err", err) },
+		})
+		if err != nil {
+			closeSinks(sinks)
+			return nil, fmt.Errorf("nats_output: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if cfg.GRPC.Enabled && cfg.GRPCOutput.Enabled {
+		g := cfg.GRPC
+		s, err := grpcout.New(&grpcout.Options{
+			Address: g.BindAddress, CertChain: g.CertChain, PrivateKey: g.PrivateKey, RootCerts: g.RootCerts,
+			Threadiness: g.Threadiness, Formatter: f, ShutdownTimeout: shutdownTimeout / 2, Logger: e.log,
+		})
+		if err != nil {
+			closeSinks(sinks)
+			return nil, fmt.Errorf("grpc: %w", err)
 		}
 		sinks = append(sinks, s)
 	}
@@ -238,6 +298,13 @@ func driverStats(drv driver.Driver) func() metrics.DriverStats {
 		return func() metrics.DriverStats { return metrics.FanotifyStats(d.Stats()) }
 	}
 	return nil
+}
+
+// closeSinks closes sinks created before a later one failed.
+func closeSinks(sinks []output.Sink) {
+	for _, s := range sinks {
+		_ = s.Close()
+	}
 }
 
 // runSensor runs the sensor with opts until SIGINT/SIGTERM, -M, a fatal

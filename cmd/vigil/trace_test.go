@@ -114,7 +114,7 @@ func TestTraceReverseShell(t *testing.T) {
 			}
 			go func() {
 				buf := make([]byte, 64)
-				c.Read(buf)
+				_, _ = c.Read(buf)
 				c.Close()
 			}()
 		}
