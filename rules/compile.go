@@ -522,6 +522,10 @@ func (cp *compiler) compileRule(r *ruleInfo) (*engine.Rule, *RuleInfo) {
 			output += " " + x.Text
 			outAt = func(int) loc { return r.outputAt }
 		}
+		if x.Suggested {
+			output = appendSuggested(output)
+			outAt = func(int) loc { return r.outputAt }
+		}
 		extraFields = append(extraFields, x.Fields...)
 	}
 	format, err := engine.CompileOutput(output, cp.reg)

@@ -34,11 +34,37 @@ type Options struct {
 }
 
 // ExtraOutput appends Text (after a space) to the output of every rule that
-// Match selects, and adds Fields to its JSON output_fields.
+// Match selects, and adds Fields to its JSON output_fields. Suggested
+// appends the container fields Falco's container plugin suggests
+// (container_id=%container.id, container_name=..., image repository and
+// tag, k8s pod and namespace) that the output does not already show.
 type ExtraOutput struct {
-	Match  OutputMatch
-	Text   string
-	Fields []ExtraField
+	Match     OutputMatch
+	Text      string
+	Fields    []ExtraField
+	Suggested bool
+}
+
+// suggestedFields are the container plugin's suggested output fields, with
+// the keys Falco renders them under.
+var suggestedFields = []struct{ key, field string }{
+	{"container_id", "container.id"},
+	{"container_name", "container.name"},
+	{"container_image_repository", "container.image.repository"},
+	{"container_image_tag", "container.image.tag"},
+	{"k8s_pod_name", "k8s.pod.name"},
+	{"k8s_ns_name", "k8s.ns.name"},
+}
+
+// appendSuggested appends the suggested fields output does not show yet.
+func appendSuggested(output string) string {
+	for _, f := range suggestedFields {
+		if !strings.Contains(output, "%"+f.field+" ") && !strings.HasSuffix(output, "%"+f.field) &&
+			!strings.Contains(output, "%"+f.field+")") && !strings.Contains(output, "%"+f.field+",") {
+			output += " " + f.key + "=%" + f.field
+		}
+	}
+	return output
 }
 
 // ExtraField is a named output template rendered into output_fields.

@@ -494,3 +494,37 @@ func TestOutputTrimmedAndContainerInfo(t *testing.T) {
 		t.Error("no warning for container.info")
 	}
 }
+
+// TestSuggestedOutput checks that suggested output appends the container
+// fields an output does not show yet, and only those.
+func TestSuggestedOutput(t *testing.T) {
+	src := `
+- rule: plain
+  desc: d
+  condition: evt.type = open
+  output: opened %fd.name
+  priority: INFO
+- rule: shows id
+  desc: d
+  condition: evt.type = open
+  output: opened %fd.name (container_id=%container.id k8s=%k8s.ns.name)
+  priority: INFO
+`
+	rs, res := LoadFiles([]File{{Name: "s.yaml", Data: []byte(src)}}, &Options{ExtraOutputs: []ExtraOutput{{Suggested: true}}})
+	if !res.OK() {
+		t.Fatal(res.Errors)
+	}
+	want := map[string]string{
+		"plain": "opened %fd.name container_id=%container.id container_name=%container.name " +
+			"container_image_repository=%container.image.repository container_image_tag=%container.image.tag " +
+			"k8s_pod_name=%k8s.pod.name k8s_ns_name=%k8s.ns.name",
+		"shows id": "opened %fd.name (container_id=%container.id k8s=%k8s.ns.name) container_name=%container.name " +
+			"container_image_repository=%container.image.repository container_image_tag=%container.image.tag " +
+			"k8s_pod_name=%k8s.pod.name",
+	}
+	for name, w := range want {
+		if got := rs.Rule(name).Output; got != w {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, w)
+		}
+	}
+}

@@ -131,7 +131,8 @@ func extraOutputs(cfg *config.Config) []rules.ExtraOutput {
 			}
 			x.Fields = append(x.Fields, rules.ExtraField{Key: f.Key, Format: format})
 		}
-		if x.Text != "" || len(x.Fields) > 0 {
+		x.Suggested = a.SuggestedOutput
+		if x.Text != "" || len(x.Fields) > 0 || x.Suggested {
 			out = append(out, x)
 		}
 	}
