@@ -782,6 +782,38 @@ func TestChartDefaultRules(t *testing.T) {
 	}
 }
 
+// TestPrometheusExample checks that the scrape example is YAML with the two
+// jobs and that its relabel regexps compile (Prometheus uses RE2, anchored).
+func TestPrometheusExample(t *testing.T) {
+	data, err := os.ReadFile("prometheus/scrape.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ScrapeConfigs []struct {
+			JobName        string `json:"job_name"`
+			RelabelConfigs []struct {
+				Regex string `json:"regex"`
+			} `json:"relabel_configs"`
+		} `json:"scrape_configs"`
+	}
+	if err := sigsyaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var jobs []string
+	for _, sc := range doc.ScrapeConfigs {
+		jobs = append(jobs, sc.JobName)
+		for _, rc := range sc.RelabelConfigs {
+			if _, err := regexp.Compile("^(?:" + rc.Regex + ")$"); err != nil {
+				t.Errorf("job %s: regex %q: %v", sc.JobName, rc.Regex, err)
+			}
+		}
+	}
+	if !slices.Equal(jobs, []string{"vigil", "vigil-hosts"}) {
+		t.Errorf("jobs %v", jobs)
+	}
+}
+
 var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
 
 // TestSystemdUnit verifies deploy/systemd/vigil.service with
