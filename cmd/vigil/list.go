@@ -43,6 +43,7 @@ func (e *env) listCommand() *cli.Command {
 				Flags: []cli.Flag{
 					rulesFlag(),
 					&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},
+					&cli.StringFlag{Name: "driver", Usage: "also say whether each rule can fire on `DRIVER` (ebpf, fanotify, procscan, ptrace)"},
 				},
 				OnUsageError: e.usageError,
 				Action: func(c *cli.Context) error {
@@ -50,7 +51,7 @@ func (e *env) listCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return e.listRules(append(rulesPaths(c), args...), c.Bool("json"))
+					return e.listRulesFor(append(rulesPaths(c), args...), c.String("driver"), c.Bool("json"))
 				},
 			},
 		},

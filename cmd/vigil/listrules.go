@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/vigilsec/vigil/driver"
 	"github.com/vigilsec/vigil/engine"
 	"github.com/vigilsec/vigil/rules"
 )
@@ -42,6 +44,8 @@ type jsonRule struct {
 	Condition  string   `json:"condition,omitempty"`
 	Output     string   `json:"output,omitempty"`
 	EventTypes []string `json:"event_types"`
+	Fires      *bool    `json:"fires,omitempty"` // with --driver: whether it can fire there
+	Why        string   `json:"why,omitempty"`   // why it cannot
 }
 
 // ruleJSON returns the JSON form of r; details adds desc, condition and
@@ -73,22 +77,66 @@ func ruleJSON(r *engine.Rule, details bool) jsonRule {
 
 // listRules prints the rules loaded from paths.
 func (e *env) listRules(paths []string, asJSON bool) error {
+	return e.listRulesFor(paths, "", asJSON)
+}
+
+// listRulesFor prints the rules loaded from paths and, when driverName is
+// set, whether each can fire on that driver and why not.
+func (e *env) listRulesFor(paths []string, driverName string, asJSON bool) error {
 	rs, err := e.loadRules(paths)
 	if err != nil {
 		return err
 	}
+	var cov *driver.Coverage
+	if driverName != "" {
+		for _, f := range driverFactories() {
+			if f.Name == driverName && f.Coverage != nil {
+				c := f.Coverage()
+				cov = &c
+			}
+		}
+		if cov == nil {
+			return usageErrorf("list rules: unknown driver %q", driverName)
+		}
+	}
 	if asJSON {
 		list := make([]jsonRule, 0, len(rs.Rules))
 		for _, r := range rs.Rules {
-			list = append(list, ruleJSON(r, false))
+			j := ruleJSON(r, false)
+			if cov != nil {
+				why := uncoverable(r, *cov, driverName)
+				j.Fires, j.Why = new(why == ""), why
+			}
+			list = append(list, j)
 		}
 		return writeJSON(e.stdout, list)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tPRIORITY\tENABLED\tTAGS\tEVENT TYPES")
+	header := "RULE\tPRIORITY\tENABLED\tTAGS\tEVENT TYPES"
+	if cov != nil {
+		header += "\tON " + strings.ToUpper(driverName)
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range rs.Rules {
-		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\n", r.Name, r.Priority, r.Enabled,
+		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s", r.Name, r.Priority, r.Enabled,
 			commaList(r.Tags), commaList(r.EventTypes.Names()))
+		if cov != nil {
+			if why := uncoverable(r, *cov, driverName); why != "" {
+				fmt.Fprintf(tw, "\tcannot fire: %s", why)
+			} else {
+				fmt.Fprint(tw, "\tcan fire")
+			}
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// uncoverable says why r cannot fire on a driver with coverage cov, or ""
+// when it can: the driver produces none of the rule's event types.
+func uncoverable(r *engine.Rule, cov driver.Coverage, name string) string {
+	if r.EventTypes.Intersect(cov.Events).Empty() {
+		return "needs " + r.EventTypes.String() + " events, which " + name + " does not produce"
+	}
+	return ""
 }

@@ -555,3 +555,28 @@ func TestReplay(t *testing.T) {
 		t.Errorf("events before the damage were not evaluated: %s", r.stdout)
 	}
 }
+
+// TestListRulesDriver checks that `list rules --driver` says which rules
+// cannot fire on a driver, and why.
+func TestListRulesDriver(t *testing.T) {
+	r := vigil(t, "list", "rules", "--json", "--driver", "procscan")
+	r.want(t, exitOK)
+	var list []jsonRule
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, r.stdout)
+	}
+	seen := map[string]jsonRule{}
+	for _, j := range list {
+		if j.Fires == nil {
+			t.Fatalf("rule %q without fires", j.Name)
+		}
+		seen[j.Name] = j
+	}
+	if j := seen["Kernel module loaded"]; *j.Fires || !strings.Contains(j.Why, "procscan does not produce") {
+		t.Errorf("kernel module rule on procscan: %+v", j)
+	}
+	if j := seen["Sensitive file read by untrusted program"]; !*j.Fires {
+		t.Errorf("sensitive file rule on procscan: %+v", j)
+	}
+	vigil(t, "list", "rules", "--driver", "nosuch").want(t, exitUsage)
+}

@@ -8,6 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/engine"
+	"github.com/vigilsec/vigil/rules"
 )
 
 // probeResult is one driver's line of `vigil probe`.
@@ -20,6 +22,9 @@ type probeResult struct {
 	Events   []string `json:"events"`
 	Notes    []string `json:"notes,omitempty"`
 	Selected bool     `json:"selected"`
+	// Blind lists the enabled default rules that cannot fire on the
+	// driver.
+	Blind []string `json:"blind_rules"`
 }
 
 func (e *env) probeCommand() *cli.Command {
@@ -51,6 +56,10 @@ func probeStatus(err error) string {
 // when no driver can run.
 func (e *env) probe(factories []driver.Factory, asJSON bool) error {
 	var results []probeResult
+	var defaults []*engine.Rule
+	if rs, res := rules.LoadFiles(rules.DefaultFiles(), nil); res.OK() {
+		defaults = rs.Rules
+	}
 	picked := ""
 	for _, f := range factories {
 		err := f.Probe()
@@ -58,10 +67,16 @@ func (e *env) probe(factories []driver.Factory, asJSON bool) error {
 		if err != nil {
 			r.Reason = err.Error()
 		}
+		r.Blind = []string{}
 		if f.Coverage != nil {
 			cov := f.Coverage()
 			r.Events = cov.Events.Names()
 			r.Notes = cov.Notes
+			for _, rule := range defaults {
+				if rule.Enabled && uncoverable(rule, cov, f.Name) != "" {
+					r.Blind = append(r.Blind, rule.Name)
+				}
+			}
 		}
 		if err == nil && f.Auto && picked == "" {
 			picked, r.Selected = f.Name, true
@@ -77,9 +92,9 @@ func (e *env) probe(factories []driver.Factory, asJSON bool) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DRIVER\tSTATUS\tEVENT TYPES\tREASON")
+		fmt.Fprintln(tw, "DRIVER\tSTATUS\tEVENT TYPES\tDEFAULT RULES BLIND\tREASON")
 		for _, r := range results {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.Name, r.Status, len(r.Events), orDash(r.Reason))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", r.Name, r.Status, len(r.Events), len(r.Blind), orDash(r.Reason))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

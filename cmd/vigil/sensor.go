@@ -524,15 +524,17 @@ func (e *env) reload(opts *runOptions, sen *sensor.Sensor, mtr *metrics.Metrics,
 }
 
 // reportUncoverable logs the enabled rules that cannot fire on the active
-// driver because it produces none of their event types.
+// driver, and why.
 func reportUncoverable(e *env, enabled []*engine.Rule, cov driver.Coverage, name string) {
-	var blind []string
+	n := 0
 	for _, r := range enabled {
-		if r.EventTypes.Intersect(cov.Events).Empty() {
-			blind = append(blind, r.Name)
+		if why := uncoverable(r, cov, name); why != "" {
+			n++
+			e.log.Warn("rule cannot fire on this driver", "driver", name, "rule", r.Name, "why", why)
 		}
 	}
-	if len(blind) > 0 {
-		e.log.Warn("rules that cannot fire on this driver", "driver", name, "count", len(blind), "rules", strings.Join(blind, "; "))
+	if n > 0 {
+		e.log.Warn("rules that cannot fire on this driver", "driver", name, "count", n,
+			"see", "vigil list rules --driver "+name)
 	}
 }
