@@ -106,7 +106,9 @@ type sensor struct {
 // stop was not called.
 func startSensor(t *testing.T, driver string, extra ...string) *sensor {
 	t.Helper()
-	args := []string{"run", "--driver", driver, "--json", "-o", "rule_matching=all"}
+	// The webserver is off: several sensors may run at once (other test
+	// packages) and its port is not what these tests are about.
+	args := []string{"run", "--driver", driver, "--json", "-o", "rule_matching=all", "-o", "webserver.enabled=false"}
 	for _, f := range pidFields {
 		// One entry per -o: the flag splits its values at commas.
 		args = append(args, "-o", fmt.Sprintf(`append_output[]={"extra_fields":[{%q:"%%%s"}]}`, f, f))
