@@ -60,6 +60,7 @@ import (
 	"os"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 // Name is the driver's name.
@@ -106,24 +107,8 @@ var (
 	evtExecveat = driver.MustEventType("execveat")
 )
 
-// nrTypes maps x86_64 syscall numbers to event types (EventUnknown for
-// syscalls Vigil has no event type for).
-var nrTypes = func() (t [len(syscallNames)]driver.EventType) {
-	for nr, name := range syscallNames {
-		if et, ok := driver.EventTypeByName(name); ok {
-			t[nr] = et
-		}
-	}
-	return t
-}()
-
 // nrType returns the event type of syscall nr.
-func nrType(nr uint64) driver.EventType {
-	if nr < uint64(len(nrTypes)) {
-		return nrTypes[nr]
-	}
-	return driver.EventUnknown
-}
+func nrType(nr uint64) driver.EventType { return syscalls.Type(nr) }
 
 // childSide reports the syscalls reported from the child's side (through
 // PTRACE_EVENT_FORK/VFORK/CLONE) rather than at their exit, and those that
@@ -143,8 +128,8 @@ func childSide(nr uint64) bool {
 func TracedSyscalls(types driver.EventTypeSet) []uint32 {
 	all := types.Empty()
 	var nrs []uint32
-	for nr, t := range nrTypes {
-		n := uint64(nr)
+	for nr := range syscalls.Count {
+		n, t := uint64(nr), syscalls.Type(uint64(nr))
 		if t == driver.EventUnknown || childSide(n) {
 			continue
 		}
@@ -158,7 +143,8 @@ func TracedSyscalls(types driver.EventTypeSet) []uint32 {
 // coverage returns the event types and fields the driver produces.
 func coverage() driver.Coverage {
 	var ev driver.EventTypeSet
-	for nr, t := range nrTypes {
+	for nr := range syscalls.Count {
+		t := syscalls.Type(uint64(nr))
 		if t != driver.EventUnknown && (!childSide(uint64(nr)) || t == evtClone || t == evtClone3 || t == evtFork || t == evtVfork) {
 			ev.Add(t)
 		}

@@ -1,10 +1,9 @@
-// Code generated from <asm/unistd_64.h> (x86_64), the same table as
-// driver/ebpf/syscalls_x86_64.go; DO NOT EDIT.
+// Code generated from <asm/unistd_64.h> (x86_64) by ./gen.sh; DO NOT EDIT.
 
-package ptrace
+package syscalls
 
-// syscallNames maps x86_64 syscall numbers to their names.
-var syscallNames = [...]string{
+// names maps x86_64 syscall numbers to their names.
+var names = [...]string{
 	0:   "read",
 	1:   "write",
 	2:   "open",
