@@ -103,6 +103,9 @@ type State struct {
 
 	neg   map[int64]int64 // pid -> event time of the failed lookup
 	stats Stats
+
+	meta      metaState // container metadata lookups and events (meta.go)
+	metaStats MetaStats
 }
 
 // entry is one process of the table. proc is what Event.Proc points at.
@@ -124,6 +127,7 @@ type container struct {
 	c     driver.Container
 	refs  int
 	users *userDB // the container's own users; nil = the host's
+	m     contMeta
 }
 
 // New returns an empty State. It reads the host's passwd and group files
@@ -312,6 +316,9 @@ func (s *State) Handle(ev *driver.Event) {
 	if e.userGen != db.gen {
 		fillNames(&e.proc, db)
 		e.userGen = db.gen
+	}
+	if c := e.cont; c != nil && c.m.state != metaDone && c != s.host {
+		s.metaHandle(c, e.proc.Pid, ev.Time)
 	}
 	ev.Proc = &e.proc
 	if e.cont != nil {
