@@ -54,7 +54,7 @@ func run() int {
 		rounds    = flag.Int("rounds", 7, "interleaved rounds (one run without and one with vigil) per workload")
 		names     = flag.String("workloads", "open,exec,connect,build", "comma-separated workloads to run")
 		vigilBin  = flag.String("vigil", "", "vigil binary to measure (default: build ./cmd/vigil of the committed HEAD into the scratch directory)")
-		vigilArgs = flag.String("vigil-args", "run --driver ebpf", "arguments for vigil (space-separated)")
+		vigilArgs = flag.String("vigil-args", "run --driver ebpf -o webserver.enabled=false", "arguments for vigil (space-separated); the web server is off so that the harness neither takes nor needs port 8765 that concurrent vigil instances use")
 		scale     = flag.Float64("scale", 1, "multiply every iteration count (e.g. 0.2 for a quick try)")
 		idle      = flag.Duration("idle", 3*time.Second, "run vigil this long with no workload first, to measure the machine's background event rate (0: skip)")
 		jsonOut   = flag.Bool("json", false, "print the result as JSON on stdout instead of the table")
