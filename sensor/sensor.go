@@ -75,6 +75,7 @@ type Sensor struct {
 	retiredMu sync.Mutex
 	retired   map[string]uint64 // alerts per rule of rule sets replaced by SetRules
 
+	cev       driver.Event   // reused container event
 	matched   []*engine.Rule // reused match buffer
 	msg       []byte         // reused message buffer
 	lastFlush int64          // when the recorder was last flushed (ns)
@@ -142,6 +143,17 @@ func (s *Sensor) Handle(ev *driver.Event) {
 	if s.cfg.State != nil {
 		s.cfg.State.Handle(ev)
 	}
+	s.evaluate(ev, now)
+	// Containers first seen by this event (see state.MetadataOptions.Events).
+	for s.cfg.State != nil && s.cfg.State.NextContainerEvent(&s.cev) {
+		s.events.Add(1)
+		s.byType[s.cev.Type].Add(1)
+		s.evaluate(&s.cev, now)
+	}
+}
+
+// evaluate records an enriched event and matches it against the rules.
+func (s *Sensor) evaluate(ev *driver.Event, now int64) {
 	if s.cfg.Recorder != nil && !s.recordOff.Load() {
 		err := s.cfg.Recorder.Write(ev)
 		if err == nil && now-s.lastFlush > int64(recordFlushInterval) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/config"
+	"github.com/vigilsec/vigil/container"
 	"github.com/vigilsec/vigil/driver"
 	"github.com/vigilsec/vigil/driver/ebpf"
 	"github.com/vigilsec/vigil/driver/fanotify"
@@ -370,6 +371,15 @@ func (e *env) runSensor(opts *runOptions) error {
 		if err := st.SeedFromProc(); err != nil {
 			e.log.Warn("seeding process state from /proc", "err", err)
 		}
+		// Container metadata from the runtimes of container_engines, and
+		// a container event for every new container.
+		res := container.NewResolver(container.SourcesFromConfig(cfg.ContainerEngines), e.log)
+		defer res.Close()
+		st.SetMetadata(&state.MetadataOptions{Events: true,
+			Lookup: func(ctx context.Context, id state.CgroupID, c *driver.Container) error {
+				return res.Fill(ctx, id.FullID, id.Type, c)
+			}})
+		defer st.CloseMetadata()
 		// After lost events (a queue overflow), re-read /proc so that the
 		// process table is right again. Drivers call this on the goroutine
 		// that delivers events, so it does not race with Handle.
