@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,56 +82,6 @@ func command(path string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// run runs cmd to completion and returns its pid; a failure to run or a
-// non-zero status fails the test unless mayFail.
-func run(t *testing.T, cmd *exec.Cmd, mayFail bool) int {
-	t.Helper()
-	var out strings.Builder
-	if cmd.Stdout == nil {
-		cmd.Stdout = &out
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = &out
-	}
-	err := cmd.Run()
-	if cmd.Process == nil {
-		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
-	}
-	if err != nil && !mayFail {
-		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out.String())
-	}
-	return cmd.Process.Pid
-}
-
-// runProg runs path with args (argv[0] its base name) and returns its pid.
-func runProg(t *testing.T, path string, args ...string) int {
-	t.Helper()
-	return run(t, command(path, args...), false)
-}
-
-// start starts cmd with a pipe to its stdin; closing the pipe tells the
-// helper actions that wait on stdin to finish. The process is killed if
-// the test ends first.
-func start(t *testing.T, cmd *exec.Cmd) io.WriteCloser {
-	t.Helper()
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		in.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return in
-}
-
 // exitDeadline bounds how long a helper may take to exit once told to; a
 // guard against hanging the test run, not a measurement.
 const exitDeadline = 20 * time.Second
@@ -170,18 +121,6 @@ type agent struct {
 	out *bufio.Reader
 }
 
-// startAgent starts a copy of the helper named name as an agent.
-func startAgent(t *testing.T, path string) *agent {
-	t.Helper()
-	cmd := command(path, "@agent")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := start(t, cmd)
-	return &agent{cmd: cmd, in: in, out: bufio.NewReader(out)}
-}
-
 // do asks the agent to perform one action and waits for its answer.
 func (a *agent) do(t *testing.T, action ...string) {
 	t.Helper()
@@ -204,15 +143,41 @@ type listener struct {
 	clients chan string
 }
 
+// portLocks serialises the tests that listen on the same fixed port (the
+// drivers' suites run in parallel): addr → *sync.Mutex.
+var portLocks sync.Map
+
 // listen listens on addr (host:port), or skips the test if the port is
-// taken.
+// taken by another program. Tests of this package that listen on the same
+// fixed port take turns.
 func listen(t *testing.T, addr string) *listener {
 	t.Helper()
+	return listenKeep(t, addr, false)
+}
+
+// listenKeep is listen; with keep, the listener keeps the connections it
+// accepted open until the test ends, instead of closing them at once.
+func listenKeep(t *testing.T, addr string, keep bool) *listener {
+	t.Helper()
+	if !strings.HasSuffix(addr, ":0") {
+		mu, _ := portLocks.LoadOrStore(addr, new(sync.Mutex))
+		mu.(*sync.Mutex).Lock()
+		t.Cleanup(mu.(*sync.Mutex).Unlock) // after the listener closes
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", addr, err)
 	}
 	l := &listener{ln: ln, clients: make(chan string, 16)}
+	var mu sync.Mutex
+	var kept []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range kept {
+			c.Close()
+		}
+	})
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -223,7 +188,13 @@ func listen(t *testing.T, addr string) *listener {
 			case l.clients <- c.RemoteAddr().String():
 			default:
 			}
-			c.Close()
+			mu.Lock()
+			if keep {
+				kept = append(kept, c)
+			} else {
+				c.Close()
+			}
+			mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() { ln.Close() })
@@ -347,40 +318,34 @@ func cgroupMount(t *testing.T) string {
 	return v1
 }
 
-// barrier runs a process that opens /etc/shadow, which the rules under test
-// alert on, and waits for that alert. Vigil handles events in order, so
-// afterwards every event of processes that exited before the barrier
-// started has been evaluated.
-func (s *sensor) barrier(t *testing.T, dir string) {
-	t.Helper()
-	pid := runProg(t, program(t, dir, "vigil-e2e-sync"), "@open-read", "/etc/shadow")
-	s.expect(t, "from the barrier process (it reads /etc/shadow)", func(a *alert) bool {
-		return a.from(pid)
-	})
-}
-
-// held is a process started with VIGIL_E2E_HOLD=1: it performs its action
-// and then waits for its stdin to close, so that it is still alive when
-// Vigil handles its events.
+// held is a process started with VIGIL_E2E_HOLD=1 (env.startHeld): it
+// performs its action and then waits for its stdin to close, so that it,
+// and what it opened, are still there when Vigil handles its events.
 type held struct {
 	cmd *exec.Cmd
 	in  io.WriteCloser
 	pid int
 }
 
-// startHeld starts cmd (a helper copy, or a fake container's command that
-// runs one) holding it alive until done is called.
-func startHeld(t *testing.T, cmd *exec.Cmd) *held {
-	t.Helper()
-	cmd.Env = append(os.Environ(), "VIGIL_E2E_HOLD=1")
-	in := start(t, cmd)
-	return &held{cmd: cmd, in: in, pid: cmd.Process.Pid}
-}
-
 // done lets the process exit and checks its status.
 func (h *held) done(t *testing.T) {
 	t.Helper()
 	finish(t, h.cmd, h.in)
+}
+
+// sleeper starts a process that sleeps until the test ends, outside of
+// any trace, and returns its pid.
+func sleeper(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("/bin/sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd.Process.Pid
 }
 
 // knownBug skips a test that reproduces a known Vigil bug unless

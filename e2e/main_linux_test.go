@@ -69,12 +69,21 @@ func goBuild(out, pkg string) error {
 // that driver; blind maps a scenario name (as in the scenario tables) to
 // the reason the driver cannot produce what the rule needs.
 type driverSpec struct {
-	name  string
+	name string
+	// trace says the driver traces one command tree (`vigil trace`)
+	// rather than watching the host (`vigil run`).
+	trace bool
 	blind map[string]string
+	// inexact maps a field (of every scenario's alerts) to why the
+	// driver may fill it differently: the scenarios then log the
+	// difference rather than fail. The field must still be present.
+	inexact map[string]string
+	// bugs maps a scenario to a known, reported bug of the driver that
+	// makes it fail: the scenario runs only with VIGIL_E2E_KNOWN_BUGS=1.
+	bugs map[string]string
 }
 
-// drivers is the per-driver expectation table. Issue 4 adds fanotify,
-// procscan and ptrace here, each with its own blind spots.
+// drivers is the per-driver expectation table.
 var drivers = []driverSpec{
 	{
 		name: "ebpf",
@@ -83,6 +92,105 @@ var drivers = []driverSpec{
 				"proc.is_exe_upper_layer is always false (vigil probe says so)",
 		},
 	},
+	{
+		name: "fanotify",
+		blind: map[string]string{
+			"default/suspicious port": "connections are seen by polling sock_diag every second: " +
+				"one closed within the interval is missed",
+			"default/shell stdout to network": "no dup events: fanotify sees files, the proc connector processes",
+			"upstream/Directory traversal monitored file read": "fanotify reports the resolved path only: " +
+				"fd.nameraw (the path as the program gave it) is unavailable",
+			"upstream/Clear Log Activities": "needs O_TRUNC in evt.arg.flags: fanotify reports no open flags for " +
+				"a descriptor closed before the driver looked, and the kernel does not keep O_TRUNC in an " +
+				"open file's flags (fdinfo) anyway",
+			"upstream/Create Hardlink Over Sensitive Files": "no link/linkat events: fanotify has no hard-link " +
+				"event, and this attempt fails (another file system), which fanotify never sees",
+			"upstream/Packet socket created in container":                       "no socket events (sock_diag polls TCP and UDP only)",
+			"upstream/Redirect STDOUT/STDIN to Network Connection in Container": "no dup events",
+			"upstream/Linux Kernel Module Injection Detected":                   "no init_module/finit_module events",
+			"upstream/PTRACE anti-debug attempt": "the proc connector reports PTRACE_ATTACH and PTRACE_SEIZE " +
+				"only, not PTRACE_TRACEME",
+			"upstream/Drop and execute new binary in container": "only the host's mount namespace is watched " +
+				"and proc.is_exe_upper_layer is unavailable",
+			"upstream/Search Private Keys or Passwords": fanotifyLateArgs,
+			"upstream/Find AWS Credentials":             fanotifyLateArgs,
+			"upstream/Disallowed SSH Connection Non Standard Port": "the connection is shorter than the " +
+				"sock_diag poll interval (one second)",
+		},
+		inexact: map[string]string{
+			"proc.cmdline": "fanotify: arguments are read from /proc/PID/cmdline after the exec; a process " +
+				"that already exited (cat, ln...) has only its name",
+			"proc.name": "fanotify: the name is read from /proc/PID after the fact: a process that exited " +
+				"within microseconds has none (see the report of issue 4's e2e work)",
+			"evt.arg.request": "fanotify: the proc connector reports PTRACE_SEIZE as PTRACE_ATTACH",
+		},
+		bugs: map[string]string{
+			"default/suspicious port, held open, peer closed": "sock_diag polling asks for TCP sockets in " +
+				"ESTABLISHED, SYN_SENT and LISTEN only (driver/fanotify/diag_linux.go diagQueries): a " +
+				"connection the peer closed before the next poll (CLOSE_WAIT), still held by the process, " +
+				"is never reported",
+		},
+	},
+	{
+		name:  "procscan",
+		blind: procscanBlind,
+	},
+	{
+		name:  "ptrace",
+		trace: true,
+		blind: map[string]string{
+			"upstream/Drop and execute new binary in container": "proc.is_exe_upper_layer is always false " +
+				"on the ptrace driver (overlayfs layers are not inspected; vigil probe does not say so)",
+		},
+	},
+}
+
+// fanotifyLateArgs is why fanotify misses rules on the arguments of
+// programs that exit within microseconds.
+const fanotifyLateArgs = "the rule needs proc.args, which fanotify reads from /proc/PID/cmdline after the " +
+	"exec (proc connector): grep and find on a nearly empty directory have often exited by then, so the " +
+	"alert comes or not depending on timing"
+
+// Why procscan misses the scenarios it misses.
+const (
+	procscanShort   = "the process exits before the next poll (500 ms)"
+	procscanClosed  = "the file is opened and closed between two polls"
+	procscanNoCalls = "no syscall events: procscan sees processes, descriptors and sockets, not "
+)
+
+var procscanBlind = map[string]string{
+	"default/write below /etc":                         procscanClosed,
+	"default/read /etc/shadow":                         procscanClosed,
+	"default/suspicious port":                          "the connection is closed before the next poll (500 ms)",
+	"default/miner":                                    procscanShort,
+	"default/exec from /dev/shm":                       procscanShort,
+	"default/exec from memfd":                          procscanShort,
+	"default/ptrace attach":                            procscanNoCalls + "ptrace",
+	"default/netcat with exec":                         procscanShort,
+	"default/write below a binary directory":           procscanClosed,
+	"default/ssh key read":                             procscanClosed,
+	"default/shell stdout to network":                  procscanNoCalls + "dup",
+	"upstream/Directory traversal monitored file read": procscanClosed + "; and fd.nameraw is unavailable",
+	"upstream/Read sensitive file untrusted":           procscanClosed,
+	"upstream/Run shell untrusted":                     procscanShort,
+	"upstream/System user interactive":                 procscanShort,
+	"upstream/Search Private Keys or Passwords":        procscanShort,
+	"upstream/Clear Log Activities":                    procscanClosed + "; and O_TRUNC is never set",
+	"upstream/Remove Bulk Data from Disk":              procscanShort,
+	"upstream/Create Symlink Over Sensitive Files":     procscanNoCalls + "symlink",
+	"upstream/Create Hardlink Over Sensitive Files":    procscanNoCalls + "link",
+	"upstream/Packet socket created in container": procscanNoCalls + "socket (and packet sockets are not " +
+		"in /proc/net/{tcp,udp,unix})",
+	"upstream/Redirect STDOUT/STDIN to Network Connection in Container": procscanNoCalls + "dup",
+	"upstream/Linux Kernel Module Injection Detected":                   procscanNoCalls + "finit_module",
+	"upstream/PTRACE attached to process":                               procscanNoCalls + "ptrace",
+	"upstream/PTRACE anti-debug attempt":                                procscanNoCalls + "ptrace",
+	"upstream/Find AWS Credentials":                                     procscanShort,
+	"upstream/Execution from /dev/shm":                                  procscanShort,
+	"upstream/Drop and execute new binary in container":                 procscanShort + "; and proc.is_exe_upper_layer is unavailable",
+	"upstream/Disallowed SSH Connection Non Standard Port":              "the connection is closed before the next poll (500 ms)",
+	"upstream/Fileless execution via memfd_create":                      procscanShort,
+	"upstream/Read sensitive file trusted after startup":                procscanClosed,
 }
 
 // requireDriver skips t unless it runs as root and the driver is available

@@ -18,11 +18,19 @@ type scenario struct {
 	run   func(t *testing.T, e *env)
 }
 
-// env is what a scenario works with.
+// env is what a scenario works with. Scenarios start their processes with
+// its methods (run, runProg, start, startHeld, startAgent), which make the
+// driver under test observe them (observer_linux_test.go).
 type env struct {
-	s    *sensor
-	dir  string // a scratch directory of its own
-	self string // the test binary's process name: proc.pname of its children
+	alerts *alertLog // the alerts raised so far
+	dir    string    // a scratch directory of its own
+	self   string    // proc.pname of the processes the scenario starts
+	// inexact are the fields the driver under test fills differently
+	// from the eBPF driver (driverSpec.inexact).
+	inexact map[string]string
+	// trace, for the ptrace driver, are the arguments of the `vigil trace`
+	// each command runs under; nil for a sensor.
+	trace []string
 
 	// Set by the upstream suite's setup: a server process started before
 	// the scenarios run, and when.
@@ -42,14 +50,27 @@ type suite struct {
 	setup func(t *testing.T, e *env)
 }
 
-// run starts a sensor per driver with args and runs every scenario against
-// it, skipping the ones the driver is known to be blind to.
+// run runs every scenario with every driver (in parallel: alerts are
+// attributed to the processes of each scenario), with vigil's arguments
+// args, skipping the scenarios a driver is known to be blind to. A sensor
+// driver gets one `vigil run` for the suite; ptrace runs each command of
+// a scenario under `vigil trace`.
 func (su *suite) run(t *testing.T, args ...string) {
 	for _, d := range drivers {
 		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
 			requireDriver(t, d.name)
-			s := startSensor(t, d.name, args...)
-			shared := env{s: s, dir: scratchDir(t, ""), self: selfComm(t)}
+			shared := env{dir: scratchDir(t, ""), inexact: d.inexact}
+			var s *sensor
+			if d.trace {
+				shared.alerts = newAlertLog()
+				shared.trace = traceArgs(args)
+				shared.self = vigilComm()
+			} else {
+				s = startSensor(t, d.name, args...)
+				shared.alerts = s.alertLog
+				shared.self = selfComm(t)
+			}
 			if su.setup != nil {
 				su.setup(t, &shared)
 			}
@@ -58,14 +79,27 @@ func (su *suite) run(t *testing.T, args ...string) {
 					if r := d.blindReason(su.name + "/" + sc.name); r != "" {
 						t.Skipf("driver %s cannot see this: %s", d.name, r)
 					}
+					if bug := d.bugs[su.name+"/"+sc.name]; bug != "" {
+						knownBug(t, "driver "+d.name+": "+bug)
+					}
 					e := shared
 					e.dir = scratchDir(t, "")
 					sc.run(t, &e)
 				})
 			}
-			s.stop(t)
+			if s != nil {
+				s.stop(t)
+			}
 		})
 	}
+}
+
+// fieldsWant checks output_fields of a against want, except that a field
+// the driver under test fills differently (driverSpec.inexact) is only
+// logged when it differs.
+func (e *env) fieldsWant(t *testing.T, a *alert, want map[string]string) {
+	t.Helper()
+	checkFields(t, a, want, e.inexact)
 }
 
 // checkTables checks that every rule in rulesFile has a scenario or a
@@ -107,6 +141,11 @@ func (su *suite) checkTables(t *testing.T, rulesFile string) {
 		t.Errorf("the tables name rule %q, which %s does not define", r, rulesFile)
 	}
 	for _, d := range drivers {
+		for key := range d.bugs {
+			if len(key) > len(su.name)+1 && key[:len(su.name)+1] == su.name+"/" && !scenarios[key[len(su.name)+1:]] {
+				t.Errorf("driver %s: known bug entry %q names no scenario", d.name, key)
+			}
+		}
 		for key := range d.blind {
 			if len(key) > len(su.name)+1 && key[:len(su.name)+1] == su.name+"/" && !scenarios[key[len(su.name)+1:]] {
 				t.Errorf("driver %s: blind entry %q names no scenario", d.name, key)

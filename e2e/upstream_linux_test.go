@@ -74,7 +74,7 @@ var upstreamSuite = &suite{
 		// A web server that has been running for a while (see
 		// trustedAfterStartup); started first so that the other scenarios
 		// use up most of the wait.
-		e.oldServer = startAgent(t, program(t, e.dir, "nginx"))
+		e.oldServer = e.startAgent(t, program(t, e.dir, "nginx"))
 		e.oldServerStart = time.Now()
 	},
 	scenarios: []scenario{
@@ -114,9 +114,9 @@ func upDirectoryTraversal(t *testing.T, e *env) {
 	if filepath.Join(e.dir, rel) != "/etc/passwd" {
 		t.Skipf("the scratch directory %s is not two levels below /", e.dir)
 	}
-	pid := run(t, cmd, false)
-	a := e.s.expectRule(t, "Directory traversal monitored file read", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.run(t, cmd, false)
+	a := e.alerts.expectRule(t, "Directory traversal monitored file read", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"fd.name":      "/etc/passwd",
 		"fd.nameraw":   rel,
 		"proc.name":    "e2ehelper",
@@ -128,9 +128,9 @@ func upDirectoryTraversal(t *testing.T, e *env) {
 
 // upReadSensitiveUntrusted: cat reads /etc/shadow.
 func upReadSensitiveUntrusted(t *testing.T, e *env) {
-	pid := run(t, command("/bin/cat", "/etc/shadow"), false)
-	a := e.s.expectRule(t, "Read sensitive file untrusted", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.run(t, command("/bin/cat", "/etc/shadow"), false)
+	a := e.alerts.expectRule(t, "Read sensitive file untrusted", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"fd.name":      "/etc/shadow",
 		"proc.name":    "cat",
 		"proc.cmdline": "cat /etc/shadow",
@@ -146,8 +146,8 @@ func upReadSensitiveTrusted(t *testing.T, e *env) {
 	// this waits for the process to age, it does not synchronise.
 	time.Sleep(time.Until(e.oldServerStart.Add(trustedAfterStartup)))
 	e.oldServer.do(t, "@open-read", "/etc/shadow")
-	a := e.s.expectRule(t, "Read sensitive file trusted after startup", e.oldServer.cmd.Process.Pid, nil)
-	fieldsWant(t, a, map[string]string{
+	a := e.alerts.expectRule(t, "Read sensitive file trusted after startup", e.oldServer.cmd.Process.Pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"fd.name":      "/etc/shadow",
 		"proc.name":    "nginx",
 		"proc.cmdline": "nginx @agent",
@@ -158,9 +158,9 @@ func upReadSensitiveTrusted(t *testing.T, e *env) {
 
 // upRunShellUntrusted: a program named nginx spawns a shell.
 func upRunShellUntrusted(t *testing.T, e *env) {
-	pid := runProg(t, program(t, e.dir, "nginx"), "@spawn", "/bin/sh", "-c", "exit 0")
-	a := e.s.expectRule(t, "Run shell untrusted", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.runProg(t, program(t, e.dir, "nginx"), "@spawn", "/bin/sh", "-c", "exit 0")
+	a := e.alerts.expectRule(t, "Run shell untrusted", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "sh",
 		"proc.cmdline": "sh -c exit 0",
 		"proc.pname":   "nginx",
@@ -171,9 +171,9 @@ func upRunShellUntrusted(t *testing.T, e *env) {
 // upSystemUserInteractive: below a process named sshd, a program runs as
 // the system user nobody.
 func upSystemUserInteractive(t *testing.T, e *env) {
-	pid := runProg(t, program(t, e.dir, "sshd"), "@spawn", "--uid", "65534", "/bin/true", "from-sshd")
-	a := e.s.expectRule(t, "System user interactive", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.runProg(t, program(t, e.dir, "sshd"), "@spawn", "--uid", "65534", "/bin/true", "from-sshd")
+	a := e.alerts.expectRule(t, "System user interactive", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "true",
 		"proc.cmdline": "true from-sshd",
 		"proc.pname":   "sshd",
@@ -187,10 +187,10 @@ func upSystemUserInteractive(t *testing.T, e *env) {
 func upTerminalShellInContainer(t *testing.T, e *env) {
 	c := newContainer(t, e.dir)
 	cmd := c.command(true, "/bin/sh", "-c", "read line; exit 0")
-	in := start(t, cmd)
-	a := e.s.expectRule(t, "Terminal shell in container", cmd.Process.Pid, nil)
+	in := e.start(t, cmd)
+	a := e.alerts.expectRule(t, "Terminal shell in container", cmd.Process.Pid, nil)
 	finish(t, cmd, in)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "sh",
 		"proc.cmdline": "sh -c read line; exit 0",
 		"proc.pname":   "runc",
@@ -227,10 +227,10 @@ func containerWant(t *testing.T, a *alert, c *fakeContainer) {
 // upNetcatInContainer: nc -e in a container (a dummy program named nc).
 func upNetcatInContainer(t *testing.T, e *env) {
 	c := newContainer(t, e.dir)
-	h := startHeld(t, c.command(false, program(t, e.dir, "nc"), "-e", "/bin/sh", "127.0.0.1", "4444"))
-	a := e.s.expectRule(t, "Netcat Remote Code Execution in Container", h.pid, nil)
+	h := e.startHeld(t, c.command(false, program(t, e.dir, "nc"), "-e", "/bin/sh", "127.0.0.1", "4444"))
+	a := e.alerts.expectRule(t, "Netcat Remote Code Execution in Container", h.pid, nil)
 	h.done(t)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "nc",
 		"proc.cmdline": "nc -e /bin/sh 127.0.0.1 4444",
 		"proc.pname":   "runc",
@@ -243,18 +243,18 @@ func upNetcatInContainer(t *testing.T, e *env) {
 // id_rsa, in a scratch directory.
 func upSearchPrivateKeys(t *testing.T, e *env) {
 	t.Run("grep", func(t *testing.T) {
-		pid := run(t, command("/bin/grep", "-rl", "BEGIN RSA PRIVATE", e.dir), true) // no match: status 1
-		a := e.s.expectRule(t, "Search Private Keys or Passwords", pid, nil)
-		fieldsWant(t, a, map[string]string{
+		pid := e.run(t, command("/bin/grep", "-rl", "BEGIN RSA PRIVATE", e.dir), true) // no match: status 1
+		a := e.alerts.expectRule(t, "Search Private Keys or Passwords", pid, nil)
+		e.fieldsWant(t, a, map[string]string{
 			"proc.name":    "grep",
 			"proc.cmdline": "grep -rl BEGIN RSA PRIVATE " + e.dir,
 			"proc.pname":   e.self,
 		})
 	})
 	t.Run("find", func(t *testing.T) {
-		pid := run(t, command(findPath(t), e.dir, "-name", "id_rsa"), false)
-		a := e.s.expectRule(t, "Search Private Keys or Passwords", pid, nil)
-		fieldsWant(t, a, map[string]string{
+		pid := e.run(t, command(findPath(t), e.dir, "-name", "id_rsa"), false)
+		a := e.alerts.expectRule(t, "Search Private Keys or Passwords", pid, nil)
+		e.fieldsWant(t, a, map[string]string{
 			"proc.name":    "find",
 			"proc.cmdline": "find " + e.dir + " -name id_rsa",
 		})
@@ -273,9 +273,9 @@ func findPath(t *testing.T) string {
 // upClearLog: a log file (a scratch auth.log) truncated on open.
 func upClearLog(t *testing.T, e *env) {
 	path := filepath.Join(e.dir, "auth.log")
-	pid := runProg(t, helperBin, "@open-write", path, "trunc")
-	a := e.s.expectRule(t, "Clear Log Activities", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.runProg(t, helperBin, "@open-write", path, "trunc")
+	a := e.alerts.expectRule(t, "Clear Log Activities", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"fd.name":      path,
 		"proc.name":    "e2ehelper",
 		"proc.cmdline": "e2ehelper @open-write " + path + " trunc",
@@ -293,9 +293,9 @@ func upRemoveBulkData(t *testing.T, e *env) {
 	if err := os.WriteFile(path, []byte("data\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pid := run(t, command(shred, "-u", path), false)
-	a := e.s.expectRule(t, "Remove Bulk Data from Disk", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.run(t, command(shred, "-u", path), false)
+	a := e.alerts.expectRule(t, "Remove Bulk Data from Disk", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "shred",
 		"proc.cmdline": "shred -u " + path,
 		"proc.pname":   e.self,
@@ -305,9 +305,9 @@ func upRemoveBulkData(t *testing.T, e *env) {
 // upSymlink: a symlink to /etc/shadow in a scratch directory.
 func upSymlink(t *testing.T, e *env) {
 	link := filepath.Join(e.dir, "shadow")
-	pid := run(t, command("/bin/ln", "-s", "/etc/shadow", link), false)
-	a := e.s.expectRule(t, "Create Symlink Over Sensitive Files", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.run(t, command("/bin/ln", "-s", "/etc/shadow", link), false)
+	a := e.alerts.expectRule(t, "Create Symlink Over Sensitive Files", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"evt.arg.target":   "/etc/shadow",
 		"evt.arg.linkpath": link,
 		"proc.name":        "ln",
@@ -322,9 +322,9 @@ func upHardlink(t *testing.T, e *env) {
 	dir := scratchDir(t, "/dev/shm")
 	link := filepath.Join(dir, "shadow")
 	removeAtEnd(t, link) // in case /etc and /dev/shm share a file system
-	pid := run(t, command("/bin/ln", "/etc/shadow", link), true)
-	a := e.s.expectRule(t, "Create Hardlink Over Sensitive Files", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.run(t, command("/bin/ln", "/etc/shadow", link), true)
+	a := e.alerts.expectRule(t, "Create Hardlink Over Sensitive Files", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"evt.arg.oldpath": "/etc/shadow",
 		"evt.arg.newpath": link,
 		"proc.name":       "ln",
@@ -336,10 +336,10 @@ func upHardlink(t *testing.T, e *env) {
 // sent).
 func upPacketSocket(t *testing.T, e *env) {
 	c := newContainer(t, e.dir)
-	h := startHeld(t, c.command(false, helperBin, "@packet-socket"))
-	a := e.s.expectRule(t, "Packet socket created in container", h.pid, nil)
+	h := e.startHeld(t, c.command(false, helperBin, "@packet-socket"))
+	a := e.alerts.expectRule(t, "Packet socket created in container", h.pid, nil)
 	h.done(t)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "e2ehelper",
 		"proc.cmdline": "e2ehelper @packet-socket",
 		"proc.pname":   "runc",
@@ -353,11 +353,11 @@ func upRedirectStdout(t *testing.T, e *env) {
 	c := newContainer(t, e.dir)
 	l := listen(t, "127.0.0.1:0")
 	addr := fmt.Sprintf("127.0.0.1:%d", l.port())
-	h := startHeld(t, c.command(false, helperBin, "@dup-connect", addr))
+	h := e.startHeld(t, c.command(false, helperBin, "@dup-connect", addr))
 	client := l.client(t)
-	a := e.s.expectRule(t, "Redirect STDOUT/STDIN to Network Connection in Container", h.pid, nil)
+	a := e.alerts.expectRule(t, "Redirect STDOUT/STDIN to Network Connection in Container", h.pid, nil)
 	h.done(t)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"fd.name":      client + "->" + addr,
 		"fd.rport":     strconv.Itoa(l.port()),
 		"fd.type":      "ipv4",
@@ -377,10 +377,10 @@ func upKernelModule(t *testing.T, e *env) {
 	if err := os.WriteFile(notModule, []byte("not an ELF module\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := startHeld(t, c.command(false, helperBin, "@finit-module", notModule))
-	a := e.s.expectRule(t, "Linux Kernel Module Injection Detected", h.pid, nil)
+	h := e.startHeld(t, c.command(false, helperBin, "@finit-module", notModule))
+	a := e.alerts.expectRule(t, "Linux Kernel Module Injection Detected", h.pid, nil)
 	h.done(t)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "e2ehelper",
 		"proc.cmdline": "e2ehelper @finit-module " + notModule,
 		"proc.pname":   "runc",
@@ -393,10 +393,10 @@ func upKernelModule(t *testing.T, e *env) {
 func upReleaseAgent(t *testing.T, e *env) {
 	c := newContainer(t, e.dir)
 	path := filepath.Join(e.dir, "release_agent")
-	h := startHeld(t, c.command(false, helperBin, "@open-write", path))
-	a := e.s.expectRule(t, "Detect release_agent File Container Escapes", h.pid, nil)
+	h := e.startHeld(t, c.command(false, helperBin, "@open-write", path))
+	a := e.alerts.expectRule(t, "Detect release_agent File Container Escapes", h.pid, nil)
 	h.done(t)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"fd.name":      path,
 		"proc.name":    "e2ehelper",
 		"proc.cmdline": "e2ehelper @open-write " + path,
@@ -407,26 +407,27 @@ func upReleaseAgent(t *testing.T, e *env) {
 	containerWant(t, a, c)
 }
 
-// upPtraceAttach: PTRACE_ATTACH to a sleeping child.
+// upPtraceAttach: PTRACE_ATTACH to a sleeping process (see ptraceAttach).
 func upPtraceAttach(t *testing.T, e *env) {
-	pid := runProg(t, helperBin, "@ptrace-attach", "attach")
-	a := e.s.expectRule(t, "PTRACE attached to process", pid, func(a *alert) bool {
-		return a.str("proc.pid") == strconv.Itoa(pid)
-	})
-	fieldsWant(t, a, map[string]string{
+	target := strconv.Itoa(sleeper(t))
+	pid := e.runProg(t, helperBin, "@ptrace-attach", "attach", target)
+	a := e.alerts.expectRule(t, "PTRACE attached to process", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "e2ehelper",
-		"proc.cmdline": "e2ehelper @ptrace-attach attach",
+		"proc.cmdline": "e2ehelper @ptrace-attach attach " + target,
 		"proc.pname":   e.self,
 		"user.name":    "root",
 	})
 }
 
 // upPtraceTraceme: a child asks to be traced by its parent
-// (PTRACE_TRACEME), as anti-debugging code does.
+// (PTRACE_TRACEME), as anti-debugging code does. Under the ptrace driver
+// the child already has a tracer (vigil) and the request fails, which the
+// rule does not look at; so the helper may fail.
 func upPtraceTraceme(t *testing.T, e *env) {
-	pid := runProg(t, helperBin, "@traceme")
-	a := e.s.expectRule(t, "PTRACE anti-debug attempt", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.run(t, command(helperBin, "@traceme"), true)
+	a := e.alerts.expectRule(t, "PTRACE anti-debug attempt", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":  "e2ehelper",
 		"proc.pname": "e2ehelper",
 		"user.name":  "root",
@@ -437,9 +438,9 @@ func upPtraceTraceme(t *testing.T, e *env) {
 // .aws/credentials, in a scratch directory.
 func upFindAWSCredentials(t *testing.T, e *env) {
 	t.Run("grep", func(t *testing.T) {
-		pid := run(t, command("/bin/grep", "-r", "aws_secret_access_key", e.dir), true) // no match: status 1
-		a := e.s.expectRule(t, "Find AWS Credentials", pid, nil)
-		fieldsWant(t, a, map[string]string{
+		pid := e.run(t, command("/bin/grep", "-r", "aws_secret_access_key", e.dir), true) // no match: status 1
+		a := e.alerts.expectRule(t, "Find AWS Credentials", pid, nil)
+		e.fieldsWant(t, a, map[string]string{
 			"proc.name":    "grep",
 			"proc.cmdline": "grep -r aws_secret_access_key " + e.dir,
 		})
@@ -452,9 +453,9 @@ func upFindAWSCredentials(t *testing.T, e *env) {
 		if err := os.WriteFile(creds, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		pid := run(t, command(findPath(t), creds), false)
-		a := e.s.expectRule(t, "Find AWS Credentials", pid, nil)
-		fieldsWant(t, a, map[string]string{
+		pid := e.run(t, command(findPath(t), creds), false)
+		a := e.alerts.expectRule(t, "Find AWS Credentials", pid, nil)
+		e.fieldsWant(t, a, map[string]string{
 			"proc.name":    "find",
 			"proc.cmdline": "find " + creds,
 		})
@@ -467,9 +468,9 @@ func upExecDevShm(t *testing.T, e *env) {
 	dir := scratchDir(t, "/dev/shm")
 	path := program(t, dir, "shmprog")
 	t.Run("full path", func(t *testing.T) {
-		pid := run(t, exec.Command(path, "payload"), false)
-		a := e.s.expectRule(t, "Execution from /dev/shm", pid, nil)
-		fieldsWant(t, a, map[string]string{
+		pid := e.run(t, exec.Command(path, "payload"), false)
+		a := e.alerts.expectRule(t, "Execution from /dev/shm", pid, nil)
+		e.fieldsWant(t, a, map[string]string{
 			"proc.name":    "shmprog",
 			"proc.exepath": path,
 			"proc.cmdline": "shmprog payload",
@@ -479,9 +480,9 @@ func upExecDevShm(t *testing.T, e *env) {
 	t.Run("relative", func(t *testing.T) {
 		cmd := exec.Command("./shmprog", "payload")
 		cmd.Dir = dir
-		pid := run(t, cmd, false)
-		a := e.s.expectRule(t, "Execution from /dev/shm", pid, nil)
-		fieldsWant(t, a, map[string]string{
+		pid := e.run(t, cmd, false)
+		a := e.alerts.expectRule(t, "Execution from /dev/shm", pid, nil)
+		e.fieldsWant(t, a, map[string]string{
 			"proc.name":    "shmprog",
 			"proc.exepath": path,
 		})
@@ -493,10 +494,10 @@ func upExecDevShm(t *testing.T, e *env) {
 func upDropAndExecute(t *testing.T, e *env) {
 	c := newContainer(t, e.dir)
 	ovl := filepath.Join(e.dir, "overlay")
-	h := startHeld(t, c.command(false, helperBin, "@overlay-exec", ovl, helperBin))
-	a := e.s.expectRule(t, "Drop and execute new binary in container", h.pid, nil)
+	h := e.startHeld(t, c.command(false, helperBin, "@overlay-exec", ovl, helperBin))
+	a := e.alerts.expectRule(t, "Drop and execute new binary in container", h.pid, nil)
 	h.done(t)
-	fieldsWant(t, a, map[string]string{
+	e.fieldsWant(t, a, map[string]string{
 		"proc.name":    "dropped",
 		"proc.exepath": filepath.Join(ovl, "merged", "dropped"),
 	})
@@ -510,9 +511,9 @@ func upDropAndExecute(t *testing.T, e *env) {
 func upSSHNonStandardPort(t *testing.T, e *env) {
 	const ip, port = "198.51.100.7", "4444" // TEST-NET-2 (RFC 5737)
 	ssh := program(t, e.dir, "ssh")
-	pid := runProg(t, helperBin, "@netns-connect", ip, port, ssh, "@connect", ip+":"+port)
-	a := e.s.expectRule(t, "Disallowed SSH Connection Non Standard Port", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.runProg(t, helperBin, "@netns-connect", ip, port, ssh, "@connect", ip+":"+port)
+	a := e.alerts.expectRule(t, "Disallowed SSH Connection Non Standard Port", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"fd.rport":     port,
 		"fd.l4proto":   "tcp",
 		"proc.name":    "ssh",
@@ -526,9 +527,9 @@ func upSSHNonStandardPort(t *testing.T, e *env) {
 
 // upMemfd: a program executed from a memfd.
 func upMemfd(t *testing.T, e *env) {
-	pid := runProg(t, helperBin, "@memfd-exec", "execveat", "/bin/true", "payload", "arg1")
-	a := e.s.expectRule(t, "Fileless execution via memfd_create", pid, nil)
-	fieldsWant(t, a, map[string]string{
+	pid := e.runProg(t, helperBin, "@memfd-exec", "execveat", "/bin/true", "payload", "arg1")
+	a := e.alerts.expectRule(t, "Fileless execution via memfd_create", pid, nil)
+	e.fieldsWant(t, a, map[string]string{
 		"proc.pname": e.self,
 		"user.name":  "root",
 	})

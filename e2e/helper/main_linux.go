@@ -9,7 +9,10 @@
 //
 // With VIGIL_E2E_HOLD=1 in the environment the program, once its action is
 // done, waits for its stdin to close before exiting, so that a test can
-// keep it alive until it has seen the alert.
+// keep it alive until it has seen the alert; the files and connections its
+// action opened stay open until then, so that drivers that poll /proc see
+// them. With VIGIL_E2E_LISTEN=HOST:PORT as well, it listens there while it
+// waits (a dummy netcat that really serves a port).
 package main
 
 import (
@@ -50,6 +53,9 @@ func init() {
 		"@finit-module":  finitModule,
 		"@overlay-exec":  overlayExec,
 		"@netns-connect": netnsConnect,
+		"@exec-loop":     execLoop,
+		"@open-loop":     openLoop,
+		"@lockdown":      lockdown,
 	}
 }
 
@@ -65,9 +71,30 @@ func main() {
 			os.Exit(1)
 		}
 	} // else a dummy program: name and command line are all that matter
-	if os.Getenv("VIGIL_E2E_HOLD") == "1" {
+	if hold {
+		if addr := os.Getenv("VIGIL_E2E_LISTEN"); addr != "" {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "helper: %v\n", err)
+				os.Exit(1)
+			}
+			defer ln.Close()
+		}
 		_, _ = io.Copy(io.Discard, os.Stdin)
 	}
+}
+
+// hold says the process waits for its stdin to close before exiting, and
+// keeps what its action opened open until then (VIGIL_E2E_HOLD=1).
+var hold = os.Getenv("VIGIL_E2E_HOLD") == "1"
+
+// closeUnlessHeld closes fd, unless the process holds its resources open
+// until it exits.
+func closeUnlessHeld(fd int) error {
+	if hold {
+		return nil
+	}
+	return unix.Close(fd)
 }
 
 func want(args []string, n int, usage string) error {
@@ -85,7 +112,7 @@ func openRead(args []string) error {
 	}
 	fd, err := unix.Open(args[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err == nil {
-		return unix.Close(fd)
+		return closeUnlessHeld(fd)
 	}
 	if len(args) > 1 && args[1] == "may-fail" {
 		return nil
@@ -108,7 +135,7 @@ func openWrite(args []string) error {
 		return fmt.Errorf("open %s: %w", args[0], err)
 	}
 	_, werr := unix.Write(fd, []byte("vigil e2e\n"))
-	if err := unix.Close(fd); werr == nil {
+	if err := closeUnlessHeld(fd); werr == nil {
 		werr = err
 	}
 	return werr
@@ -122,6 +149,9 @@ func connect(args []string) error {
 	c, err := net.Dial("tcp", args[0])
 	if err != nil {
 		return err
+	}
+	if hold {
+		return nil // closed at exit
 	}
 	return c.Close()
 }
@@ -276,23 +306,35 @@ func openPTY() (master, slave *os.File, err error) {
 	return m, s, nil
 }
 
-// ptraceAttach starts a sleeping child, attaches to it with PTRACE_ATTACH
-// or PTRACE_SEIZE (the argument), detaches and kills it.
+// ptraceAttach attaches with PTRACE_ATTACH or PTRACE_SEIZE (the first
+// argument) to the process PID, or to a sleeping child of its own when no
+// PID is given; it detaches from an attached process, leaves a seized one
+// to its own exit (which detaches it), and kills its child.
+//
+//	@ptrace-attach attach|seize [PID]
 func ptraceAttach(args []string) error {
-	if err := want(args, 1, "@ptrace-attach attach|seize"); err != nil {
+	if err := want(args, 1, "@ptrace-attach attach|seize [PID]"); err != nil {
 		return err
 	}
 	runtime.LockOSThread() // ptrace requests must come from the tracer thread
 	defer runtime.UnlockOSThread()
-	child := exec.Command("/bin/sleep", "60")
-	if err := child.Start(); err != nil {
-		return err
+	var pid int
+	if len(args) > 1 {
+		var err error
+		if pid, err = strconv.Atoi(args[1]); err != nil {
+			return err
+		}
+	} else {
+		child := exec.Command("/bin/sleep", "60")
+		if err := child.Start(); err != nil {
+			return err
+		}
+		defer func() {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+		}()
+		pid = child.Process.Pid
 	}
-	defer func() {
-		_ = child.Process.Kill()
-		_ = child.Wait()
-	}()
-	pid := child.Process.Pid
 	switch args[0] {
 	case "attach":
 		if err := unix.PtraceAttach(pid); err != nil {
@@ -305,7 +347,7 @@ func ptraceAttach(args []string) error {
 		return unix.PtraceDetach(pid)
 	case "seize":
 		// A seized tracee keeps running, and PTRACE_DETACH needs it
-		// stopped: leave it to the deferred kill.
+		// stopped: leave it to the exit of this process.
 		if err := unix.PtraceSeize(pid); err != nil {
 			return fmt.Errorf("PTRACE_SEIZE: %w", err)
 		}
@@ -528,4 +570,153 @@ func netnsConnect(args []string) error {
 	cmd.Args[0] = filepath.Base(args[2])
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// execLoop runs PATH (with no arguments) N times, one after the other, and
+// fails if a run fails. It forks and execs directly, with no shell, so
+// that a loop of thousands of short-lived processes is quick.
+//
+//	@exec-loop N PATH
+func execLoop(args []string) error {
+	if err := want(args, 2, "@exec-loop N PATH"); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	argv := []string{filepath.Base(args[1])}
+	attr := &syscall.ProcAttr{Env: []string{}, Files: []uintptr{0, 1, 2}}
+	for i := range n {
+		pid, err := syscall.ForkExec(args[1], argv, attr)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", i, err)
+		}
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+			return fmt.Errorf("run %d: wait: %w", i, err)
+		}
+		if ws.ExitStatus() != 0 {
+			return fmt.Errorf("run %d: %v", i, ws)
+		}
+	}
+	return nil
+}
+
+// openLoop opens PATH for reading and closes it N times.
+//
+//	@open-loop N PATH
+func openLoop(args []string) error {
+	if err := want(args, 2, "@open-loop N PATH"); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		fd, err := unix.Open(args[1], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %d: %w", i, err)
+		}
+		if err := unix.Close(fd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockdown execs PATH ARGS... (argv[0] PATH's base name) with less than a
+// root process usually has, the way a locked-down host or container
+// restricts a sensor: a seccomp filter failing the syscalls named in DENY
+// with EPERM (comma-separated: bpf, fanotify_init), and the capabilities
+// named in DROP (comma-separated: CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON)
+// removed from the bounding set, so that the program does not get them at
+// exec. "-" names none.
+//
+//	@lockdown DENY DROP PATH ARGS...
+func lockdown(args []string) error {
+	if err := want(args, 3, "@lockdown DENY DROP PATH ARGS..."); err != nil {
+		return err
+	}
+	runtime.LockOSThread() // the capability and seccomp calls below act on this thread
+	for _, name := range list(args[1]) {
+		c, ok := capabilities[name]
+		if !ok {
+			return fmt.Errorf("unknown capability %s", name)
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
+			return fmt.Errorf("PR_CAPBSET_DROP %s: %w", name, err)
+		}
+	}
+	var nrs []uint32
+	for _, name := range list(args[0]) {
+		nr, ok := syscallNumbers[name]
+		if !ok {
+			return fmt.Errorf("unknown syscall %s", name)
+		}
+		nrs = append(nrs, nr)
+	}
+	if len(nrs) > 0 {
+		if err := denySyscalls(nrs); err != nil {
+			return fmt.Errorf("seccomp: %w", err)
+		}
+	}
+	argv := append([]string{filepath.Base(args[2])}, args[3:]...)
+	return unix.Exec(args[2], argv, os.Environ())
+}
+
+// list splits a comma-separated list; "-" is the empty list.
+func list(s string) []string {
+	if s == "-" || s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// capabilities and syscallNumbers are the names lockdown knows (x86_64
+// syscall numbers).
+var (
+	capabilities = map[string]uintptr{
+		"CAP_SYS_ADMIN": unix.CAP_SYS_ADMIN,
+		"CAP_BPF":       unix.CAP_BPF,
+		"CAP_PERFMON":   unix.CAP_PERFMON,
+	}
+	syscallNumbers = map[string]uint32{
+		"bpf":           unix.SYS_BPF,
+		"fanotify_init": unix.SYS_FANOTIFY_INIT,
+	}
+)
+
+// denySyscalls installs, on every thread, a seccomp filter that fails the
+// syscalls nrs with EPERM and allows the rest. It sets no_new_privs, which
+// seccomp needs.
+func denySyscalls(nrs []uint32) error {
+	const (
+		retAllow = 0x7fff0000
+		retErrno = 0x00050000
+		archOff  = 4 // seccomp_data.arch
+	)
+	filter := []unix.SockFilter{
+		// Any other architecture (ia32 compat calls) is refused outright.
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: archOff},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: unix.AUDIT_ARCH_X86_64},
+		{Code: unix.BPF_RET | unix.BPF_K, K: retErrno | uint32(unix.EPERM)},
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+	}
+	for _, nr := range nrs {
+		filter = append(filter,
+			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: nr},
+			unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: retErrno | uint32(unix.EPERM)})
+	}
+	filter = append(filter, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: retAllow})
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
