@@ -181,7 +181,11 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 		}
 		sinks = append(sinks, s)
 	}
-	if c := cfg.SyslogOutput; c.Enabled {
+	if c := cfg.SyslogOutput; c.Enabled && c.Address == "" && !fileExists("/dev/log") {
+		// Falco's default enables syslog; a host without a syslog daemon
+		// should not queue every alert for a socket that is not there.
+		e.log.Warn("syslog_output: /dev/log does not exist; syslog output is off (set syslog_output.address to use another receiver)")
+	} else if c.Enabled {
 		s, err := output.NewSyslog(c.Address, &output.SyslogOptions{})
 		if err != nil {
 			closeSinks(sinks)
@@ -300,6 +304,12 @@ func driverStats(drv driver.Driver) func() metrics.DriverStats {
 		return func() metrics.DriverStats { return metrics.FanotifyStats(d.Stats()) }
 	}
 	return nil
+}
+
+// fileExists reports whether path exists.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // closeSinks closes sinks created before a later one failed.
