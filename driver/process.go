@@ -23,6 +23,7 @@ const (
 	ProcHasExeFlags                   // ExeWritable, ExeUpperLayer, ExeFromMemfd, ExeLowerLayer
 	ProcHasExeIno                     // ExeIno, ExeInoCtime, ExeInoMtime
 	ProcHasPGID                       // PGID, VPGID
+	ProcHasCgroup                     // Cgroup
 )
 
 // Process is what the state layer knows about a thread group. The engine
@@ -70,6 +71,15 @@ type Process struct {
 	IsSIDLeader   bool
 
 	Parent *Process
+
+	// Cgroup is the process's cgroup in the cgroup v2 (unified) hierarchy,
+	// as a path from the hierarchy's root ("/system.slice/docker-<id>.scope",
+	// "/" for the root cgroup), when the driver knows it; see ProcHasCgroup.
+	// A driver that could read only the last components of a deep path
+	// reports them after ".../" (".../kubepods/besteffort/pod<uid>/<id>").
+	// On hosts that also mount cgroup v1 hierarchies it may not tell the
+	// whole story: a container may show only in a v1 hierarchy.
+	Cgroup string
 }
 
 // Availability bits for Container fields.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 
 	"github.com/vigilsec/vigil/driver"
@@ -213,9 +214,10 @@ const (
 	procSIDLeader
 )
 
-// process appends the payload of a process definition.
+// process appends the payload of a process definition (the members of
+// version 1; see processExt for the others).
 func (e *encoder) process(p *driver.Process, slot, parent uint64) {
-	has := p.Has & knownProcessMask
+	has := p.Has & baseProcessMask
 	e.u(slot)
 	e.u(parent)
 	e.u(uint64(has))
@@ -304,6 +306,22 @@ func (e *encoder) process(p *driver.Process, slot, parent uint64) {
 	}
 	if has.Has(driver.ProcHasPGID) {
 		e.i(p.PGID)
+	}
+}
+
+// processExt appends the payload of a process extension, the members of p
+// newer than a process definition: slot, then a list of (bit, bytes). It
+// appends nothing when p has none of them.
+func (e *encoder) processExt(p *driver.Process, slot uint64) {
+	has := p.Has & extProcessMask
+	if has == 0 {
+		return
+	}
+	e.u(slot)
+	e.u(uint64(bits.OnesCount64(uint64(has))))
+	if has.Has(driver.ProcHasCgroup) {
+		e.u(uint64(bits.TrailingZeros64(uint64(driver.ProcHasCgroup))))
+		e.str(p.Cgroup)
 	}
 }
 
@@ -707,8 +725,9 @@ func (d *decoder) process(p *driver.Process) (slot, parent uint64) {
 	slot = d.u()
 	parent = d.u()
 	has := driver.Mask(d.u())
-	if has&^knownProcessMask != 0 {
-		d.fail("unknown process availability bits %#x", uint64(has&^knownProcessMask))
+	if has&^baseProcessMask != 0 {
+		// Including the bits of members that extensions carry.
+		d.fail("unknown process availability bits %#x", uint64(has&^baseProcessMask))
 		return slot, parent
 	}
 	p.Has = has
@@ -798,6 +817,34 @@ func (d *decoder) process(p *driver.Process) (slot, parent uint64) {
 	}
 	d.done()
 	return slot, parent
+}
+
+// processExt decodes a process extension payload: its slot and the members
+// this build knows, as their bits and values (members of bits it does not
+// know are skipped).
+func (d *decoder) processExt(p *driver.Process) (slot uint64, has driver.Mask) {
+	slot = d.u()
+	n := d.list(2) // a bit and an empty value take two bytes
+	last := uint64(firstExtBit - 1)
+	for range n {
+		bit := d.u()
+		val := d.raw()
+		if d.err != nil {
+			break
+		}
+		if bit <= last || bit > 63 {
+			d.fail("process extension member bit %d (after %d)", bit, last)
+			break
+		}
+		last = bit
+		switch m := driver.Mask(1) << bit; m {
+		case driver.ProcHasCgroup:
+			p.Cgroup = string(val)
+			has |= m
+		}
+	}
+	d.done()
+	return slot, has
 }
 
 // container decodes a container definition payload into c (which must be

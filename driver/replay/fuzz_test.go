@@ -125,7 +125,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	}
 	root := &driver.Process{Has: driver.ProcHasPid | driver.ProcHasName | driver.ProcHasArgs, Pid: 1, Name: "init", Args: []string{"a"}}
 	sh := &driver.Process{Has: knownProcessMask, Pid: 7, Tid: 7, Name: "sh", Exe: "sh", Args: []string{"-c", "x"}, Env: []string{"A=1"},
-		Cwd: "/", UserName: "root", IsSIDLeader: true, LoginUID: -1, Parent: root}
+		Cwd: "/", UserName: "root", IsSIDLeader: true, LoginUID: -1, Parent: root, Cgroup: "/c"}
 	c := &driver.Container{Has: knownContainerMask, ID: "abc", Name: "n", Mounts: []driver.Mount{{Source: "/a", Dest: "/b", RW: true}},
 		PodLabels: []driver.Label{{Key: "k", Value: "v"}}, Privileged: true}
 	ev := func(i int, p *driver.Process, c *driver.Container) *driver.Event {

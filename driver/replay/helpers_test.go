@@ -44,6 +44,7 @@ func fullProcess(n int64) *driver.Process {
 		ExeWritable: true, ExeUpperLayer: true, ExeLowerLayer: true, ExeFromMemfd: true,
 		ExeIno: 1 << 40, ExeInoCtime: -5, ExeInoMtime: 1_700_000_000_000_000_001,
 		IsVPGIDLeader: true, IsSIDLeader: true,
+		Cgroup: s("/system.slice/docker-ünï.scope"),
 	}
 }
 

@@ -225,6 +225,8 @@ func (r *Reader) Next(ev *driver.Event) error {
 			}
 		case kindProcess:
 			err = r.defineProcess(payload)
+		case kindProcessExt:
+			err = r.extendProcess(payload)
 		case kindContainer:
 			err = r.defineContainer(payload)
 		case kindReset:
@@ -317,6 +319,32 @@ func (r *Reader) defineProcess(payload []byte) error {
 		r.procs[slot] = obj
 	}
 	*obj = *p
+	return nil
+}
+
+// extendProcess applies a process extension to its slot's process. Its
+// cost adds to the slot's, until the slot is defined again.
+func (r *Reader) extendProcess(payload []byte) error {
+	var ext driver.Process
+	d := decoder{b: payload}
+	slot, has := d.processExt(&ext)
+	if d.err != nil {
+		return r.formatErr(ErrCorrupt, r.curOff, "process extension: %v", d.err)
+	}
+	if slot == 0 || slot >= uint64(len(r.procs)) || r.procs[slot] == nil {
+		return r.formatErr(ErrCorrupt, r.curOff, "extension of undefined process %d", slot)
+	}
+	cost := int64(len(payload))
+	if r.cost+cost > maxTableCost {
+		return r.formatErr(ErrCorrupt, r.curOff, "definitions exceed the table budget of %d", maxTableCost)
+	}
+	r.cost += cost
+	r.procCost[slot] += cost
+	p := r.procs[slot]
+	p.Has |= has
+	if has.Has(driver.ProcHasCgroup) {
+		p.Cgroup = ext.Cgroup
+	}
 	return nil
 }
 

@@ -78,6 +78,9 @@ const (
 	// Kinds from kindOptional up are optional extensions: readers skip
 	// the ones they do not know.
 	kindOptional = 128
+	// kindProcessExt adds members newer than the process definition to
+	// the process just defined (see FORMAT.md).
+	kindProcessExt = 128
 )
 
 // Format bounds. A Writer never produces a recording outside them; a Reader
@@ -107,6 +110,16 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // package defines.
 const (
 	knownEventMask     = driver.HasUIDName<<1 - 1
-	knownProcessMask   = driver.ProcHasPGID<<1 - 1
+	knownProcessMask   = driver.ProcHasCgroup<<1 - 1
 	knownContainerMask = driver.ContHasIP<<1 - 1
+)
+
+// Process members by where they are stored: the bits of a process
+// definition (kind 2) are fixed since version 1; members added since travel
+// in process extensions (kind 128), which readers that predate them skip.
+// The end record summarizes only the definitions' bits.
+const (
+	baseProcessMask = driver.ProcHasPGID<<1 - 1
+	extProcessMask  = knownProcessMask &^ baseProcessMask
+	firstExtBit     = 21 // bit number of the lowest bit of extProcessMask
 )

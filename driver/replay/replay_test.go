@@ -92,8 +92,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// Every process and container is defined once.
 	k := countKinds(t, b1)
-	if procs := 5 + 2 + 6; k[kindProcess] != procs || k[kindContainer] != 2 || k[kindEvent] != len(events) {
-		t.Errorf("records: %d processes, %d containers, %d events; want %d, 2, %d", k[kindProcess], k[kindContainer], k[kindEvent], procs, len(events))
+	if procs := 5 + 2 + 6; k[kindProcess] != procs || k[kindProcessExt] != procs || k[kindContainer] != 2 || k[kindEvent] != len(events) {
+		t.Errorf("records: %d processes (%d extensions), %d containers, %d events; want %d (%d), 2, %d",
+			k[kindProcess], k[kindProcessExt], k[kindContainer], k[kindEvent], procs, procs, len(events))
 	}
 	// The reader shares parents too.
 	r, err := NewReader(bytes.NewReader(b1))
@@ -118,7 +119,9 @@ func TestRoundTrip(t *testing.T) {
 	for r.Next(&ev) == nil {
 	}
 	s, ok := r.Summary()
-	if !ok || s.Events != int64(len(events)) || s.Fields != knownEventMask || s.ProcFields != knownProcessMask || s.ContainerFields != knownContainerMask ||
+	// Members of process extensions are not summarized (readers that
+	// predate them reject unknown bits in the end record).
+	if !ok || s.Events != int64(len(events)) || s.Fields != knownEventMask || s.ProcFields != baseProcessMask || s.ContainerFields != knownContainerMask ||
 		s.EventTypes != driver.NewEventTypeSet(driver.MustEventType("openat"), driver.MustEventType("procexit")) {
 		t.Errorf("summary %+v, %v", s, ok)
 	}
@@ -155,6 +158,7 @@ var processGating = []gating{
 	{driver.ProcHasExeFlags, []string{"ExeWritable", "ExeUpperLayer", "ExeLowerLayer", "ExeFromMemfd"}},
 	{driver.ProcHasExeIno, []string{"ExeIno", "ExeInoCtime", "ExeInoMtime"}}, {driver.ProcHasPGID, []string{"PGID"}},
 	{driver.ProcHasSID | driver.ProcHasPGID, []string{"SID", "PGID", "VPGID"}},
+	{driver.ProcHasCgroup, []string{"Cgroup"}},
 }
 
 var containerGating = []gating{
@@ -646,6 +650,18 @@ func TestHostile(t *testing.T) {
 		{"cycle", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcess, proc(2, 1)), frame(kindProcess, proc(1, 2))}, ErrCorrupt, 0},
 		{"unknown process flags", [][]byte{frame(kindProcess, append(uv(1, 0, 0), 4))}, ErrCorrupt, 0},
 		{"unknown process bit", [][]byte{frame(kindProcess, append(uv(1, 0, 1<<40), 0))}, ErrCorrupt, 0},
+		{"extension bit in a definition", [][]byte{frame(kindProcess, append(uv(1, 0, uint64(driver.ProcHasCgroup)), 0))}, ErrCorrupt, 0},
+		{"extension", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, append(uv(1, 1, firstExtBit, 2), "/x"...)),
+			frame(kindEvent, uv(openat, 0, 0, 0, 0, 1, 0))}, ErrTruncated, 1},
+		{"extension member unknown to this build", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, append(uv(1, 1, 62, 3), "abc"...)),
+			frame(kindEvent, uv(openat, 0, 0, 0, 0, 1, 0))}, ErrTruncated, 1},
+		{"extension of undefined process", [][]byte{frame(kindProcessExt, append(uv(1, 1, firstExtBit, 2), "/x"...))}, ErrCorrupt, 0},
+		{"extension of slot 0", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, uv(0, 0))}, ErrCorrupt, 0},
+		{"extension with a definition bit", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, uv(1, 1, 3, 0))}, ErrCorrupt, 0},
+		{"extension bits out of order", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, uv(1, 2, 30, 0, 22, 0))}, ErrCorrupt, 0},
+		{"extension bit too big", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, uv(1, 1, 64, 0))}, ErrCorrupt, 0},
+		{"extension value past the end", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, uv(1, 1, firstExtBit, 9))}, ErrCorrupt, 0},
+		{"extension with trailing bytes", [][]byte{frame(kindProcess, proc(1, 0)), frame(kindProcessExt, uv(1, 0, 0))}, ErrCorrupt, 0},
 		{"container slot too big", [][]byte{frame(kindContainer, uv(maxContainers+1, 0))}, ErrCorrupt, 0},
 		{"huge mount list", [][]byte{frame(kindContainer, uv(1, uint64(driver.ContHasMounts), 1000))}, ErrCorrupt, 0},
 		{"reset with payload", [][]byte{frame(kindReset, []byte{0})}, ErrCorrupt, 0},
@@ -829,4 +845,68 @@ func TestWriterKeepsNothingAlive(t *testing.T) {
 		t.Error("the writer keeps a process or container alive")
 	}
 	runtime.KeepAlive(w)
+}
+
+// withoutExtensions returns the events as a reader that does not know
+// process extensions returns them: without the members they carry.
+func withoutExtensions(events []driver.Event) []driver.Event {
+	out := make([]driver.Event, len(events))
+	for i := range events {
+		out[i] = cloneEvent(&events[i], maxDepth)
+		for p := out[i].Proc; p != nil; p = p.Parent {
+			p.Has &^= extProcessMask
+			normalize(reflect.ValueOf(p).Elem(), p.Has, processGating)
+		}
+	}
+	return out
+}
+
+// TestExtensionsCompatible checks both directions of compatibility of
+// process extensions (kind 128): a recording written before they existed
+// reads as the same events without their members, and a reader that
+// predates them, which skips the optional records it does not know, reads
+// a new recording the same way and finds no bit it does not know.
+func TestExtensionsCompatible(t *testing.T) {
+	b, _ := smallRecording(t)
+	var want []driver.Event
+	if _, err := readAll(b, func(_ int, ev *driver.Event) { want = append(want, cloneEvent(ev, maxDepth)) }); err != io.EOF {
+		t.Fatal(err)
+	}
+	if want[0].Proc.Cgroup == "" {
+		t.Fatal("the recording has no process extension members")
+	}
+	want = withoutExtensions(want)
+
+	// The recording as an older reader sees it: without kind 128.
+	var old []byte
+	old = append(old, b[:headerPrefix]...)
+	skipped := 0
+	for _, f := range frames(t, b) {
+		if f.kind == kindProcessExt {
+			skipped++
+			continue
+		}
+		old = append(old, b[f.off:f.off+f.size]...)
+	}
+	if skipped == 0 {
+		t.Fatal("no process extension records")
+	}
+	before, err := os.ReadFile("testdata/v1-no-ext.vrec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string][]byte{"new recording, extensions skipped": old, "testdata/v1-no-ext.vrec": before} {
+		n, err := readAll(in, func(i int, ev *driver.Event) {
+			if d := diffEvent(ev, &want[i]); d != "" {
+				t.Errorf("%s: event %d:\n%s", name, i, d)
+			}
+		})
+		if n != len(want) || err != io.EOF {
+			t.Errorf("%s: %d events, then %v", name, n, err)
+		}
+		_, s, err := ReadSummary(bytes.NewReader(in), int64(len(in)))
+		if err != nil || s.ProcFields&^baseProcessMask != 0 {
+			t.Errorf("%s: summary %+v, %v", name, s, err)
+		}
+	}
 }

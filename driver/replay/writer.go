@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -43,7 +44,9 @@ type Writer struct {
 	closed bool
 
 	seed maphash.Seed
+	hh   maphash.Hash
 	enc  encoder
+	ext  encoder // process extensions
 	hdr  [frameHeaderSize]byte
 	seq  uint64 // events offered to Write, for chain cycle marks
 
@@ -64,10 +67,11 @@ type Writer struct {
 }
 
 type procSlot struct {
-	hash uint64
-	size int // payload length of the last definition; -1: none since (re)allocation
-	cost int64
-	mark uint64
+	hash    uint64 // of the last definition and extension payloads
+	size    int    // payload length of the last definition; -1: none since (re)allocation
+	extSize int    // payload length of its extension; 0: none
+	cost    int64
+	mark    uint64
 }
 
 type contSlot struct {
@@ -119,9 +123,11 @@ func newWriter(w io.Writer, opts *WriterOptions, ntypes int) (*Writer, error) {
 		maxDepth: maxDepth,
 		maxCost:  maxTableCost,
 		enc:      encoder{b: make([]byte, 0, 4096)},
+		ext:      encoder{b: make([]byte, 0, 256)},
 		chain:    make([]chainLink, 0, 16),
 		ntypes:   ntypes,
 	}
+	wr.hh.SetSeed(wr.seed)
 	var pre [headerPrefix]byte
 	copy(pre[:], Magic)
 	binary.LittleEndian.PutUint16(pre[len(Magic):], Version)
@@ -355,26 +361,37 @@ func (w *Writer) defineChain(p *driver.Process) (uint32, error) {
 	var parent uint32
 	for i := len(chain) - 1; i >= 0; i-- {
 		l := chain[i]
-		e := &w.enc
+		e, x := &w.enc, &w.ext
 		e.reset()
 		e.process(l.p, uint64(l.slot), uint64(parent))
-		if e.err != nil {
-			return 0, fmt.Errorf("replay: write process %d: %w", l.p.Pid, e.err)
+		x.reset()
+		x.processExt(l.p, uint64(l.slot))
+		if err := cmp.Or(e.err, x.err); err != nil {
+			return 0, fmt.Errorf("replay: write process %d: %w", l.p.Pid, err)
 		}
 		s := &w.procs[l.slot]
-		h := maphash.Bytes(w.seed, e.b)
-		if s.size != len(e.b) || s.hash != h {
-			cost := int64(len(e.b)) + elemCost*int64(e.elems)
+		w.hh.Reset()
+		_, _ = w.hh.Write(e.b)
+		_, _ = w.hh.Write(x.b)
+		h := w.hh.Sum64()
+		if s.size != len(e.b) || s.extSize != len(x.b) || s.hash != h {
+			// An extension costs its payload length, as the reader counts.
+			cost := int64(len(e.b)) + elemCost*int64(e.elems) + int64(len(x.b))
 			if w.cost-s.cost+cost > w.maxCost {
 				return 0, errBudget
 			}
 			if err := w.frame(kindProcess, e.b); err != nil {
 				return 0, err
 			}
+			if len(x.b) > 0 {
+				if err := w.frame(kindProcessExt, x.b); err != nil {
+					return 0, err
+				}
+			}
 			w.cost += cost - s.cost
-			s.hash, s.size, s.cost = h, len(e.b), cost
+			s.hash, s.size, s.extSize, s.cost = h, len(e.b), len(x.b), cost
 		}
-		w.sum.procFields |= l.p.Has & knownProcessMask
+		w.sum.procFields |= l.p.Has & baseProcessMask
 		parent = l.slot
 	}
 	return chain[0].slot, nil
