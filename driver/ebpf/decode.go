@@ -1060,6 +1060,10 @@ func (d *decoder) process(ev *driver.Event) (*driver.Process, error) {
 		p.Cwd = d.str(d.buf)
 		p.Has |= driver.ProcHasCwd
 	}
+	if c := d.items[itCgroup]; c.ok && (c.flags&ifRoot != 0 || len(cstr(c.data)) > 0) {
+		p.Cgroup = d.cgroup(c)
+		p.Has |= driver.ProcHasCgroup
+	}
 	exe := d.items[itExePath]
 	memfd := false
 	if exe.ok {
@@ -1083,6 +1087,17 @@ func (d *decoder) process(ev *driver.Event) (*driver.Process, error) {
 	}
 	ev.Proc = p
 	return p, nil
+}
+
+// cgroup returns the path of a cgroup walk: "/a/b/c" when it reached the
+// hierarchy's root, else the names it has after ".../".
+func (d *decoder) cgroup(it item) string {
+	if it.flags&ifRoot != 0 {
+		return d.walkStr(item{data: it.data})
+	}
+	d.buf = append(d.buf[:0], "..."...)
+	d.buf = appendWalk(d.buf, item{data: it.data})
+	return d.str(d.buf)
 }
 
 // exeWritable reports whether the process (by its fsuid/fsgid and

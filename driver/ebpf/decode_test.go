@@ -189,3 +189,45 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeCgroup appends cgroup walks to captured fork and exec records
+// (captured before the kernel side reported cgroups, so they also show
+// that a record without one decodes without ProcHasCgroup).
+func TestDecodeCgroup(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	recs := records(t)
+	for _, name := range []string{"clone-1.bin", "execve-1.bin"} {
+		rec := recs[name]
+		var ev driver.Event
+		if err := decodeEvent(rec, &ev); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if ev.Proc == nil || ev.Proc.Has.Has(driver.ProcHasCgroup) || ev.Proc.Cgroup != "" {
+			t.Errorf("%s without a cgroup item: proc %+v", name, ev.Proc)
+		}
+		for _, c := range []struct {
+			data  string
+			flags uint8
+			want  string // "" for none
+		}{
+			{id + "\x00docker\x00vigil-e2e\x00", ifRoot, "/vigil-e2e/docker/" + id},
+			{"docker-" + id + ".scope\x00system.slice\x00", ifRoot, "/system.slice/docker-" + id + ".scope"},
+			{"", ifRoot, "/"},
+			{id + "\x00pod1234abcd-0000\x00", 0, ".../pod1234abcd-0000/" + id},
+			{"", 0, ""},
+		} {
+			b := append([]byte(nil), rec...)
+			b = append(b, itCgroup, c.flags, 0, 0)
+			binary.LittleEndian.PutUint16(b[len(b)-2:], uint16(len(c.data)))
+			b = append(b, c.data...)
+			binary.LittleEndian.PutUint32(b[hdrLen:], uint32(len(b)))
+			var ev driver.Event
+			if err := decodeEvent(b, &ev); err != nil {
+				t.Fatalf("%s with cgroup %q: %v", name, c.data, err)
+			}
+			if has := ev.Proc.Has.Has(driver.ProcHasCgroup); has != (c.want != "") || ev.Proc.Cgroup != c.want {
+				t.Errorf("%s with cgroup %q (flags %d): cgroup %q (has %v), want %q", name, c.data, c.flags, ev.Proc.Cgroup, has, c.want)
+			}
+		}
+	}
+}

@@ -26,7 +26,8 @@
 //     already faulted them in.
 //   - sched_process_fork: the child side of clone/fork/vfork/clone3 (new
 //     processes always, threads only when clone or clone3 is requested);
-//     the event type comes from the parent's syscall number.
+//     the event type comes from the parent's syscall number. The child's
+//     cgroup is already its own (clone3 with CLONE_INTO_CGROUP included).
 //   - sched_process_exec: successful execve/execveat, with argv and env from
 //     mm->arg_start..arg_end and env_start..env_end, the executable's path,
 //     the cwd and the credentials. A failed exec is reported at sys_exit.
@@ -49,7 +50,7 @@
 // i_mode, filesystem magic) of the event's descriptor, a sock_info (family,
 // type, protocol, local and peer addresses and ports, unix paths), a raw
 // user sockaddr, the first bytes of an I/O buffer, and a proc_info with
-// argv, env, exe path and cwd for process events. Records are built in a
+// argv, env, exe path, cwd and cgroup for process events. Records are built in a
 // per-CPU scratch map and copied into the ring buffer with
 // bpf_ringbuf_output; a failure is counted per CPU in the `drops` map
 // (Stats, and logged by Run). The reader is woken only once 256 KiB are
@@ -62,9 +63,19 @@
 // walking dentries and mount points up to the task's root (a bpf_loop
 // callback of at most 48 steps; each name is emitted leaf first), socket
 // tuples from struct sock, the descriptor's file and socket info, and the
-// process snapshot. In decode.go: the absolute path of a path argument,
-// joining a relative one with its dirfd's or the cwd's walk and cleaning
-// "." and ".." without following symlinks, as Falco does; descriptor kinds
+// process snapshot, including the task's cgroup in the cgroup v2 hierarchy
+// (task->cgroups->dfl_cgrp): its kernfs names from the leaf up, at most 16
+// levels and 1 KiB, in a bpf_loop callback like the dentry walk. Reading it
+// in the kernel matters for processes that exec in a container's cgroup and
+// exit at once (runc moves its init there before the exec): by the time the
+// state layer would read /proc/PID/cgroup, the process is gone. The decoder
+// reports the path as Process.Cgroup ("/a/b/c", or ".../b/c" when the walk
+// stopped below the root). Hosts with only cgroup v1 hierarchies see every
+// task in the v2 root "/"; the state layer then keeps reading /proc.
+//
+// In decode.go: the absolute path of a path argument, joining a relative
+// one with its dirfd's or the cwd's walk and cleaning "." and ".." without
+// following symlinks, as Falco does; descriptor kinds
 // (file, directory, pipe, socket family, memfd, anonymous inodes by name);
 // fd.name tuples "cip:cport->sip:sport"; Falco's conventions for flags,
 // modes, device numbers (stat encoding) and exe_writable. decodeEvent is a

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -239,6 +241,27 @@ func runHelper(action string, args []string) error {
 	case "sleep":
 		time.Sleep(time.Minute)
 		return nil
+
+	case "cgroup":
+		// cgroup DIR: move into the cgroup v2 directory DIR (as runc's
+		// init does), run a child there (exit 0, its pid printed), then
+		// exec exit 0 in place.
+		if err := os.WriteFile(filepath.Join(args[0], "cgroup.procs"), []byte("0"), 0o644); err != nil {
+			return err
+		}
+		env := []string{helperEnv + "=exit"}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, helperEnv+"=") {
+				env = append(env, kv)
+			}
+		}
+		child := exec.Command(os.Args[0], "0", "child")
+		child.Env = env
+		if err := child.Run(); err != nil {
+			return err
+		}
+		fmt.Println(child.Process.Pid)
+		return unix.Exec(os.Args[0], []string{os.Args[0], "0", "moved"}, env)
 
 	case "selfexe":
 		p, err := os.Executable()

@@ -5,6 +5,8 @@ package ebpf
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"os"
@@ -538,4 +540,107 @@ func BenchmarkStartStop(b *testing.B) {
 	}
 	b.ReportMetric(float64(up.Microseconds())/float64(b.N)/1000, "ms-startup/op")
 	b.ReportMetric(float64(down.Microseconds())/float64(b.N)/1000, "ms-shutdown/op")
+}
+
+// cgroup2Mount returns the mount point of the cgroup v2 hierarchy when its
+// root is mounted, or skips the test.
+func cgroup2Mount(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		// id parent major:minor root mountpoint options ... - fstype source super
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if ok && len(f) >= 5 && len(g) >= 1 && g[0] == "cgroup2" && f[3] == "/" {
+			return f[4]
+		}
+	}
+	t.Skip("no cgroup v2 hierarchy is mounted at its root")
+	return ""
+}
+
+// TestPrivilegedCgroup moves a helper into scratch cgroups named like a
+// docker container's (as runc moves its init), where it runs a child and
+// then execs: the fork and exec records carry the cgroup v2 path, whole
+// for a shallow cgroup and its last levels for a deep one.
+func TestPrivilegedCgroup(t *testing.T) {
+	_, c := startDriver(t, "execve", "clone", "clone3", "fork", "vfork", "procexit")
+	mnt := cgroup2Mount(t)
+	var rnd [32]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatal(err)
+	}
+	id := hex.EncodeToString(rnd[:])
+	top := "vigil-ebpf-" + id[:8]
+	// 16 levels (the most the driver walks) below the root, and 22.
+	exact := []string{top}
+	for i := range 13 {
+		exact = append(exact, "e"+strconv.Itoa(i))
+	}
+	exact = append(exact, "docker", id)
+	deep := []string{top}
+	for i := range 19 {
+		deep = append(deep, "d"+strconv.Itoa(i))
+	}
+	deep = append(deep, "docker", id)
+	for _, tc := range []struct {
+		name  string
+		comps []string
+		want  string
+	}{
+		{"shallow", []string{top, "docker", id}, "/" + top + "/docker/" + id},
+		{"16 levels", exact, "/" + strings.Join(exact, "/")},
+		{"deep", deep, ".../" + strings.Join(deep[len(deep)-16:], "/")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(append([]string{mnt}, tc.comps...)...)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Skipf("cannot create a cgroup: %v", err)
+			}
+			t.Cleanup(func() {
+				for i := len(tc.comps); i > 0; i-- {
+					if err := os.Remove(filepath.Join(append([]string{mnt}, tc.comps[:i]...)...)); err != nil && !errors.Is(err, os.ErrNotExist) && i > 1 {
+						t.Errorf("cleanup: %v", err)
+					}
+				}
+			})
+			cmd := helper("cgroup", dir)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("helper: %v", err)
+			}
+			pid := cmd.Process.Pid
+			child, err := strconv.Atoi(strings.TrimSpace(string(out)))
+			if err != nil {
+				t.Fatalf("helper output %q", out)
+			}
+			check := func(what string, ev driver.Event, want string) {
+				t.Helper()
+				if ev.Proc == nil || !ev.Proc.Has.Has(driver.ProcHasCgroup) {
+					t.Errorf("%s: no cgroup (proc %+v)", what, ev.Proc)
+					return
+				}
+				if got := ev.Proc.Cgroup; want != "" && got != want {
+					t.Errorf("%s: cgroup %q, want %q", what, got, want)
+				} else if want == "" && strings.Contains(got, id) {
+					t.Errorf("%s: cgroup %q before the move", what, got)
+				}
+			}
+			first := c.waitFor(t, "execve of the helper", func(ev *driver.Event) bool { return is(ev, pid, "execve") })
+			check("execve before the move", first, "")
+			fork := c.waitFor(t, "clone of the child", func(ev *driver.Event) bool {
+				return is(ev, child, "clone", "clone3", "fork", "vfork") && ev.Tid == int64(child)
+			})
+			check("clone in the cgroup", fork, tc.want)
+			check("execve of the child", c.waitFor(t, "execve of the child", func(ev *driver.Event) bool { return is(ev, child, "execve") }), tc.want)
+			moved := c.waitFor(t, "execve after the move", func(ev *driver.Event) bool {
+				return is(ev, pid, "execve") && slices.Contains(ev.Args, "moved")
+			})
+			check("execve after the move", moved, tc.want)
+			c.waitFor(t, "procexit", func(ev *driver.Event) bool { return is(ev, pid, "procexit") })
+		})
+	}
 }

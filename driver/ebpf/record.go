@@ -53,10 +53,11 @@ const (
 	itUnix     = 17
 	itUnixPeer = 18
 	itHow      = 19
-	numItems   = 20
+	itCgroup   = 20
+	numItems   = 21
 )
 
-// Item flags of dentry walks.
+// Item flags of dentry walks (and of the cgroup walk).
 const (
 	ifRoot         = 1 // the walk reached the root
 	ifDisconnected = 2 // pseudo file without a parent (pipe, memfd, anon inode)

@@ -162,6 +162,25 @@ struct signal_struct {
 	struct tty_struct *tty;
 } PAI;
 
+/* A kernfs node: a cgroup directory. Before 6.15 the parent pointer is
+ * `parent`; from 6.15 on it is RCU-protected and named `__parent`. */
+struct kernfs_node {
+	struct kernfs_node *parent;
+	const char *name;
+} PAI;
+
+struct kernfs_node___v615 {
+	struct kernfs_node *__parent;
+} PAI;
+
+struct cgroup {
+	struct kernfs_node *kn;
+} PAI;
+
+struct css_set {
+	struct cgroup *dfl_cgrp; /* the task's cgroup in the v2 (default) hierarchy */
+} PAI;
+
 struct task_struct {
 	struct thread_info thread_info;
 	unsigned int flags;
@@ -179,6 +198,7 @@ struct task_struct {
 	struct files_struct *files;
 	struct signal_struct *signal;
 	kuid_t loginuid;
+	struct css_set *cgroups;
 } PAI;
 
 struct linux_binprm {

@@ -51,9 +51,10 @@ enum item_tag {
 	IT_UNIX = 17,     /* unix socket: local sun_path */
 	IT_UNIXPEER = 18, /* unix socket: peer's sun_path */
 	IT_HOW = 19,      /* struct open_how (openat2) */
+	IT_CGROUP = 20,   /* the task's cgroup v2 path as a walk: names leaf first, IF_ROOT when complete */
 };
 
-/* item_hdr.flags of dentry walks. */
+/* item_hdr.flags of dentry walks (and of the IT_CGROUP walk). */
 #define IF_ROOT 1         /* the walk reached the root (the path is complete) */
 #define IF_DISCONNECTED 2 /* the last component has no parent (pseudo file: pipe, memfd, anon inode) */
 

@@ -10,8 +10,10 @@
  *                       call. Arguments are read from the task's saved user
  *                       registers, which syscalls leave intact (execve is
  *                       handled by sched_process_exec instead).
- *   sched_process_fork  new task (child side of clone/fork/vfork/clone3)
+ *   sched_process_fork  new task (child side of clone/fork/vfork/clone3),
+ *                       with its cgroup
  *   sched_process_exec  successful execve/execveat, with argv, env, exe, cwd
+ *                       and the cgroup
  *   sched_process_exit  last thread of a thread group exits (procexit)
  *
  * Records are built in a per-CPU scratch buffer and copied into one BPF ring
@@ -37,6 +39,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NAME_BUF 256       /* one dentry name */
 #define MAX_DEPTH 48       /* dentry walk steps, mount crossings included */
 #define SNAPLEN 80         /* I/O buffer bytes */
+#define CG_DEPTH 16        /* cgroup levels walked */
+#define CG_MAX 1024        /* bytes of cgroup names */
 #define SOCKADDR_MAX 128
 
 /* OFF bounds a scratch-buffer offset for the verifier; the barrier keeps
@@ -326,6 +330,81 @@ static __noinline __u32 put_dpath(__u8 *buf, __u32 off, __u32 tag, struct dentry
 	return w.off;
 }
 
+struct cgwalk {
+	struct kernfs_node *kn;
+	__u32 off;
+	__u32 end;
+	__u8 flags;
+};
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___v615, __parent))
+		return BPF_CORE_READ((struct kernfs_node___v615 *)kn, __parent);
+	return BPF_CORE_READ(kn, parent);
+}
+
+/* cg_step is one step of a cgroup walk (a bpf_loop callback): the name of
+ * the current kernfs node, unless it is the hierarchy's root, whose name is
+ * not part of the path. A name that does not fit in what is left of CG_MAX,
+ * or one beyond CG_DEPTH levels, ends the walk without being written. */
+static long cg_step(__u64 i, struct cgwalk *w)
+{
+	__u32 zero = 0;
+	__u8 *buf = bpf_map_lookup_elem(&heap, &zero);
+	if (!buf)
+		return 1;
+	struct kernfs_node *kn = w->kn;
+	struct kernfs_node *parent = kn_parent(kn);
+	if (!parent) {
+		w->flags = IF_ROOT;
+		return 1;
+	}
+	__u32 off = w->off;
+	if (i >= CG_DEPTH || off >= w->end)
+		return 1;
+	__u64 room = w->end - off;
+	if (room > NAME_BUF)
+		room = NAME_BUF;
+	barrier_var(room);
+	if (room == 0 || room > NAME_BUF)
+		return 1; /* never: tells the verifier the bounds */
+	long n = bpf_probe_read_kernel_str(buf + OFF(off), room, BPF_CORE_READ(kn, name));
+	if (n <= 0 || (n >= room && room < NAME_BUF))
+		return 1; /* unreadable, or possibly cut short */
+	w->off = off + n;
+	w->kn = parent;
+	return 0;
+}
+
+/*
+ * put_cgroup appends t's cgroup in the v2 (default) hierarchy as a walk of
+ * kernfs names from the leaf up, at most CG_DEPTH levels and CG_MAX bytes.
+ * IF_ROOT says the walk reached the hierarchy's root (the path is
+ * complete; no names at all: the root cgroup). On hosts with only cgroup v1
+ * hierarchies every task is in the v2 root.
+ */
+static __noinline __u32 put_cgroup(__u8 *buf, __u32 off, struct task_struct *t)
+{
+	if (off > LIMIT || !t)
+		return off;
+	struct kernfs_node *kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+	if (!kn)
+		return off;
+	struct cgwalk w = {
+		.kn = kn,
+		.off = off + 4,
+		.end = off + 4 + CG_MAX,
+	};
+	/* One step more than CG_DEPTH, to see the root above a path of
+	 * CG_DEPTH levels. */
+	bpf_loop(CG_DEPTH + 1, cg_step, &w, 0);
+	if (w.off == off + 4 && !w.flags)
+		return off; /* nothing read */
+	item_end(buf, off, w.off, IT_CGROUP, w.flags);
+	return w.off;
+}
+
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
 	if (fd < 0)
@@ -593,6 +672,7 @@ int vigil_exec(struct bpf_raw_tracepoint_args *ctx)
 	((struct rec_hdr *)buf)->args[0] = current_nr();
 	__u32 off = sizeof(struct rec_hdr);
 	off = put_proc(buf, off, t, 0);
+	off = put_cgroup(buf, off, t);
 	off = put_kstr(buf, off, IT_PATH, BPF_CORE_READ(bprm, filename));
 	off = put_image(buf, off, t);
 	emit(buf, off);
@@ -621,6 +701,7 @@ int vigil_fork(struct bpf_raw_tracepoint_args *ctx)
 	((struct rec_hdr *)buf)->args[0] = current_nr();
 	__u32 off = sizeof(struct rec_hdr);
 	off = put_proc(buf, off, child, pflags);
+	off = put_cgroup(buf, off, child);
 	off = put_image(buf, off, child);
 	emit(buf, off);
 	return 0;
