@@ -82,7 +82,16 @@ var scopePrefixes = [...]struct{ prefix, typ string }{
 }
 
 // ParseCgroupPath finds the container in one cgroup path (see ParseCgroup).
+// The path may also be the end of a longer one after ".../" (as a driver
+// that reads only the last levels of a deep cgroup reports it, see
+// driver.Process.Cgroup): it is matched the same way, except that the
+// rules for the second component of a whole path (/<namespace>/<id>,
+// /default/<id>) do not apply, since its first component is not the top.
 func ParseCgroupPath(path string) (CgroupID, bool) {
+	top := true
+	if rest, ok := strings.CutPrefix(path, "..."); ok && len(rest) > 0 && rest[0] == '/' {
+		path, top = rest, false
+	}
 	if len(path) < 2 || path[0] != '/' {
 		return CgroupID{}, false
 	}
@@ -92,7 +101,7 @@ func ParseCgroupPath(path string) (CgroupID, bool) {
 		if i > 0 {
 			parent = comps[i-1]
 		}
-		if c, ok := matchComponent(comps[i], parent, i == 1); ok {
+		if c, ok := matchComponent(comps[i], parent, top && i == 1); ok {
 			c.PodUID = podUID(comps[:i+1])
 			if c.Type == "" && c.PodUID != "" {
 				c.Type = TypeCRI

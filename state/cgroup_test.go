@@ -74,6 +74,36 @@ func TestParseCgroup(t *testing.T) {
 	}
 }
 
+// TestParseCgroupPathTail checks the paths a driver reports when it could
+// read only the last levels of a cgroup (".../b/c").
+func TestParseCgroupPathTail(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     CgroupID
+		ok       bool
+	}{
+		{"whole path", "/a/docker/" + hexA, CgroupID{FullID: hexA, Type: TypeDocker}, true},
+		{"docker", ".../docker/" + hexA, CgroupID{FullID: hexA, Type: TypeDocker}, true},
+		{"systemd scope", ".../docker-" + hexA + ".scope", CgroupID{FullID: hexA, Type: TypeDocker}, true},
+		{"nested below a scope", ".../cri-containerd-" + hexA + ".scope/init.scope", CgroupID{FullID: hexA, Type: TypeContainerd}, true},
+		{"kubepods", ".../kubepods/besteffort/pod" + pod + "/" + hexA, CgroupID{FullID: hexA, Type: TypeCRI, PodUID: pod}, true},
+		{"pod uid without kubepods", ".../pod" + pod + "/" + hexA, CgroupID{FullID: hexA}, true},
+		// The first component of a tail is not the top: no namespace rules.
+		{"not a namespace", ".../moby/" + hexA, CgroupID{FullID: hexA}, true},
+		{"whole namespace path", "/moby/" + hexA, CgroupID{FullID: hexA, Type: TypeContainerd}, true},
+		{"not ctr default", ".../default/ctr-test", CgroupID{}, false},
+		{"host", ".../user.slice/user-1000.slice", CgroupID{}, false},
+		{"bare dots", "...", CgroupID{}, false},
+		{"dots without slash", "...docker/" + hexA, CgroupID{}, false},
+		{"empty tail", ".../", CgroupID{}, false},
+	} {
+		got, ok := ParseCgroupPath(tc.in)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%s: ParseCgroupPath(%q) = %+v, %v; want %+v, %v", tc.name, tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
 func TestCgroupIDShort(t *testing.T) {
 	if id := (CgroupID{FullID: hexA}).ID(); id != hexA[:12] {
 		t.Errorf("ID = %q", id)

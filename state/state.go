@@ -9,6 +9,14 @@
 // reaches the process's ancestors, and Event.Container at the process's
 // container ("host" for host processes).
 //
+// A process's container comes from its cgroup: from /proc/PID/cgroup when
+// the process is first read, and from the cgroup v2 path the driver reports
+// in fork and exec events (driver.ProcHasCgroup), which still tells the
+// container of a process that exec'd in a container's cgroup and exited
+// before /proc could be read. A v2 path that names no container means the
+// host only where the host has no cgroup v1 hierarchies (a container may
+// show in those alone); elsewhere /proc decides as before.
+//
 // A State is not safe for concurrent use: one goroutine (the event
 // pipeline) calls Handle. Memory stays bounded: exited processes leave the
 // table, the table never holds more than Options.MaxProcs entries, and a
@@ -96,6 +104,7 @@ type State struct {
 
 	host       *container
 	containers map[string]*container
+	cgroups    cgroupMode // what the /proc/PID/cgroup files read so far show
 
 	users     *hostUsers
 	userCheck int64 // event time of the last check of the user files
@@ -121,6 +130,16 @@ type entry struct {
 	cont    *container
 	userGen uint64 // generation of the user database the names came from
 }
+
+// cgroupMode says which cgroup hierarchies the host has, as far as the
+// /proc/PID/cgroup files read so far show.
+type cgroupMode uint8
+
+const (
+	cgroupsUnknown cgroupMode = iota // no file read yet
+	cgroupsV2                        // only the unified hierarchy ("0::/path")
+	cgroupsV1                        // v1 hierarchies too (v1-only or hybrid)
+)
 
 // container is one cached container.
 type container struct {
@@ -469,6 +488,11 @@ func (s *State) fork(ev *driver.Event) *entry {
 			e.proc.Pid, e.proc.Tid = ev.Pid, ev.Pid
 			e.proc.Has |= driver.ProcHasPid
 			e.userGen = 0
+			if dp.Has.Has(driver.ProcHasCgroup) {
+				if c, ok := s.cgroupContainer(dp.Cgroup, ev.Pid); ok {
+					s.setContainer(e, c)
+				}
+			}
 		}
 		return e
 	}
@@ -500,6 +524,15 @@ func (s *State) fork(ev *driver.Event) *entry {
 	}
 	leaders(p)
 	s.insert(e)
+	// The child starts in its parent's cgroup, unless the driver says
+	// otherwise (clone3 into a cgroup, or a parent that moved since it
+	// was last seen, as runc's init does).
+	if dp != nil && dp.Has.Has(driver.ProcHasCgroup) &&
+		(!parent.proc.Has.Has(driver.ProcHasCgroup) || dp.Cgroup != parent.proc.Cgroup) {
+		if c, ok := s.cgroupContainer(dp.Cgroup, ev.Pid); ok {
+			pc = c
+		}
+	}
 	s.setContainer(e, pc)
 	if !parent.removed {
 		s.link(e, parent)
@@ -526,8 +559,16 @@ func (s *State) exec(ev *driver.Event) *entry {
 	const key = driver.ProcHasName | driver.ProcHasExe | driver.ProcHasArgs | driver.ProcHasExePath
 	got := have
 	// runc and friends exec the container's first program from a process
-	// they moved into the container's cgroup: look again on exec.
+	// they moved into the container's cgroup: look again on exec, in the
+	// cgroup the driver saw at the exec (the process may be gone by the
+	// time /proc could be read), else in /proc.
 	recheck := known && (e.cont == nil || e.cont == s.host)
+	if have.Has(driver.ProcHasCgroup) {
+		if c, ok := s.cgroupContainer(ev.Proc.Cgroup, ev.Pid); ok {
+			s.setContainer(e, c)
+			recheck = false
+		}
+	}
 	if known && !have.Has(key) {
 		// The driver left out what matters most: ask /proc for the rest.
 		if rp, err := procscan.ReadProcess(s.procRoot, int(ev.Pid)); err == nil {
@@ -580,10 +621,47 @@ func (s *State) containerFor(cgroup string, pid int64) *container {
 	if cgroup == "" {
 		return nil
 	}
+	s.noteHierarchies(cgroup)
 	id, ok := ParseCgroup(cgroup)
 	if !ok {
 		return s.host
 	}
+	return s.containerByID(id, pid)
+}
+
+// cgroupContainer returns the container for a cgroup v2 path a driver
+// reported (driver.Process.Cgroup), and false when the path does not
+// decide: it names no container and the host may have cgroup v1
+// hierarchies, in which a container may show instead.
+func (s *State) cgroupContainer(path string, pid int64) (*container, bool) {
+	id, ok := ParseCgroupPath(path)
+	switch {
+	case ok:
+		return s.containerByID(id, pid), true
+	case s.cgroups == cgroupsV2:
+		return s.host, true
+	}
+	return nil, false
+}
+
+// noteHierarchies learns from a /proc/PID/cgroup text whether the host has
+// cgroup v1 hierarchies (every process's file lists all hierarchies).
+func (s *State) noteHierarchies(cgroup string) {
+	if s.cgroups == cgroupsV1 {
+		return
+	}
+	for line := range strings.Lines(cgroup) {
+		if line != "\n" && !strings.HasPrefix(line, "0::") {
+			s.cgroups = cgroupsV1
+			return
+		}
+	}
+	s.cgroups = cgroupsV2
+}
+
+// containerByID returns the cached container id, creating it (with the
+// users of process pid's root) when new.
+func (s *State) containerByID(id CgroupID, pid int64) *container {
 	if c := s.containers[id.FullID]; c != nil {
 		return c
 	}
@@ -802,6 +880,9 @@ func merge(dst, src *driver.Process, mask driver.Mask) {
 	}
 	if m.Has(driver.ProcHasExeIno) {
 		dst.ExeIno, dst.ExeInoCtime, dst.ExeInoMtime = src.ExeIno, src.ExeInoCtime, src.ExeInoMtime
+	}
+	if m.Has(driver.ProcHasCgroup) && dst.Cgroup != src.Cgroup {
+		dst.Cgroup = strings.Clone(src.Cgroup)
 	}
 	// Names are the state's to fill from its user databases.
 	dst.Has |= m &^ (driver.ProcHasUserName | driver.ProcHasGroupName | driver.ProcHasLoginName)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigilsec/vigil/driver"
@@ -550,5 +551,122 @@ func FuzzUserFiles(f *testing.F) {
 				t.Fatalf("gid %d: empty name", gid)
 			}
 		}
+	})
+}
+
+// withCgroup adds the cgroup v2 path the driver saw to an event's snapshot.
+func withCgroup(ev *driver.Event, path string) *driver.Event {
+	ev.Proc.Has |= driver.ProcHasCgroup
+	ev.Proc.Cgroup = path
+	return ev
+}
+
+// TestDriverCgroup checks that the cgroup in the driver's fork and exec
+// snapshots decides the container when /proc no longer has the process
+// (short-lived container processes), and when it does not decide.
+func TestDriverCgroup(t *testing.T) {
+	cont := func(t *testing.T, what string, ev *driver.Event, id, typ string) {
+		t.Helper()
+		c := ev.Container
+		if c == nil || c.ID != id[:min(12, len(id))] || c.Type != typ {
+			t.Errorf("%s: container %+v, want %s (%s)", what, c, id, typ)
+		}
+	}
+	t.Run("exec of a known host process gone from proc", func(t *testing.T) {
+		f, s := seeded(t, nil)
+		// runc's init: a host process (its fork carries no cgroup) that
+		// moved into the container's cgroup, exec'd and exited before
+		// Vigil handled the exec.
+		s.Handle(forkEv(800, 150, 1))
+		f.del(800)
+		ev := withCgroup(execEv(800, "/usr/bin/apt", "install"), "/vigil-e2e-1/docker/"+hexB)
+		s.Handle(ev)
+		cont(t, "exec", ev, hexB, TypeDocker)
+		if ev.Proc.Cgroup != "/vigil-e2e-1/docker/"+hexB || !ev.Proc.Has.Has(driver.ProcHasCgroup) {
+			t.Errorf("entry's cgroup %q has %v", ev.Proc.Cgroup, ev.Proc.Has.Has(driver.ProcHasCgroup))
+		}
+		o := openEv(800, 800)
+		s.Handle(o)
+		cont(t, "a later event", o, hexB, TypeDocker)
+		s.Handle(exitEv(800))
+		s.Handle(openEv(1, 1))
+		if n := s.Stats().Containers; n != 0 {
+			t.Errorf("%d containers after the exit", n)
+		}
+	})
+	t.Run("fork into a container", func(t *testing.T) {
+		f, s := seeded(t, nil)
+		// The parent moved into a container's cgroup since it was read
+		// from /proc (still host in the table); its child is born there.
+		fe := withCgroup(forkEv(801, 150, 1), "/system.slice/docker-"+hexA+".scope")
+		s.Handle(fe)
+		cont(t, "fork", fe, hexA, TypeDocker)
+		f.del(801)
+		ee := withCgroup(execEv(801, "/bin/sh"), "/system.slice/docker-"+hexA+".scope")
+		s.Handle(ee)
+		cont(t, "exec", ee, hexA, TypeDocker)
+		// A child in the same cgroup shares the container.
+		ce := withCgroup(forkEv(802, 801, 2), "/system.slice/docker-"+hexA+".scope")
+		s.Handle(ce)
+		if ce.Container != ee.Container {
+			t.Errorf("child's container %+v, parent's %+v", ce.Container, ee.Container)
+		}
+		// A tail of a deep path.
+		te := withCgroup(forkEv(803, 150, 3), ".../kubepods/besteffort/pod"+pod+"/"+hexB)
+		s.Handle(te)
+		cont(t, "fork with a cgroup tail", te, hexB, TypeCRI)
+		// Unknown parent and child, gone from /proc: the driver's word.
+		hexC := strings.Repeat("c0", 32)
+		ue := withCgroup(forkEv(901, 900, 4), "/docker/"+hexC)
+		s.Handle(ue)
+		cont(t, "orphan fork", ue, hexC, TypeDocker)
+		if n := s.Stats().Containers; n != 3 {
+			t.Errorf("%d containers, want 3", n)
+		}
+	})
+	t.Run("unified host", func(t *testing.T) {
+		f, s := seeded(t, nil) // only 0:: lines
+		f.add(fakeProc{pid: 500, ppid: 150, exe: "/bin/app", cmdline: []string{"app"}, cgroup: "0::/docker/" + hexA + "\n"})
+		ev := openEv(500, 500)
+		s.Handle(ev)
+		cont(t, "from proc", ev, hexA, TypeDocker)
+		// A path that names no container is the host's here.
+		ee := withCgroup(execEv(500, "/bin/app2"), "/user.slice/user-0.slice/session-1.scope")
+		s.Handle(ee)
+		cont(t, "exec out of the container", ee, "host", "")
+		fe := withCgroup(forkEv(501, 500, 1), "/")
+		s.Handle(fe)
+		cont(t, "fork in the root cgroup", fe, "host", "")
+	})
+	t.Run("hybrid host", func(t *testing.T) {
+		f := newFakeFS(t)
+		f.add(fakeProc{pid: 1, exe: "/sbin/init", cmdline: []string{"/sbin/init"}, cgroup: v1("/")})
+		f.add(fakeProc{pid: 150, ppid: 1, exe: "/usr/sbin/sshd", cmdline: []string{"sshd"}, cgroup: v1("/system.slice/ssh.service")})
+		// A container in the v1 hierarchies only.
+		f.add(fakeProc{pid: 500, ppid: 150, exe: "/bin/app", cmdline: []string{"app"},
+			cgroup: "4:memory:/docker/" + hexA + "\n1:cpu:/docker/" + hexA + "\n0::/\n"})
+		s := f.state(nil)
+		if err := s.SeedFromProc(); err != nil {
+			t.Fatal(err)
+		}
+		// The v2 path names no container: it decides nothing here.
+		ee := withCgroup(execEv(500, "/bin/app2"), "/")
+		s.Handle(ee)
+		cont(t, "exec in the v2 root", ee, hexA, TypeDocker)
+		fe := withCgroup(forkEv(501, 500, 1), "/system.slice/docker.service")
+		s.Handle(fe)
+		cont(t, "fork", fe, hexA, TypeDocker)
+		// One that names a container does.
+		s.Handle(forkEv(600, 150, 2))
+		f.del(600)
+		ce := withCgroup(execEv(600, "/bin/sh"), "/docker/"+hexB)
+		s.Handle(ce)
+		cont(t, "exec in a container's v2 cgroup", ce, hexB, TypeDocker)
+		// A host process whose v2 path says nothing stays on the host.
+		s.Handle(forkEv(601, 150, 3))
+		f.del(601)
+		he := withCgroup(execEv(601, "/bin/true"), "/")
+		s.Handle(he)
+		cont(t, "host exec", he, "host", "")
 	})
 }
