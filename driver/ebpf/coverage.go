@@ -1,12 +1,15 @@
 package ebpf
 
-import "github.com/vigilsec/vigil/driver"
+import (
+	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
+)
 
 // coverage returns the event types and fields the eBPF driver produces.
 func coverage() driver.Coverage {
 	var ev driver.EventTypeSet
-	for _, t := range nrTypes {
-		if t != driver.EventUnknown {
+	for nr := range syscalls.Count {
+		if t := syscalls.Type(uint64(nr)); t != driver.EventUnknown {
 			ev.Add(t)
 		}
 	}

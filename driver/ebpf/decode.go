@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 var le = binary.LittleEndian
@@ -118,23 +119,8 @@ const (
 	tcpListen      = 10
 )
 
-// nrTypes maps x86_64 syscall numbers to event types (EventUnknown for
-// syscalls Vigil has no event type for).
-var nrTypes = func() (t [len(syscallNames)]driver.EventType) {
-	for nr, name := range syscallNames {
-		if et, ok := driver.EventTypeByName(name); ok {
-			t[nr] = et
-		}
-	}
-	return t
-}()
-
-func nrType(nr uint64) driver.EventType {
-	if nr < uint64(len(nrTypes)) {
-		return nrTypes[nr]
-	}
-	return driver.EventUnknown
-}
+// nrType returns the event type of syscall nr.
+func nrType(nr uint64) driver.EventType { return syscalls.Type(nr) }
 
 var (
 	evtProcexit = driver.MustEventType("procexit")
@@ -878,7 +864,7 @@ func (d *decoder) sockTuple(ev *driver.Event, server bool) bool {
 				if info.Type == driver.FDIPv4 {
 					addr = addr.Unmap()
 				}
-				if server && ev.Type == nrTypes[nrBind] && ev.Res != 0 {
+				if server && ev.Type == syscalls.Type(nrBind) && ev.Res != 0 {
 					// A failed bind: what the process asked for.
 					s.LocalAddr, s.LocalPort = addr, port
 				} else if !server {

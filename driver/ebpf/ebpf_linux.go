@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 const (
@@ -195,7 +196,8 @@ func New(opts *driver.Options) (*Driver, error) {
 		hPath2: d.objs.VigilSysPath2,
 		hFD:    d.objs.VigilSysFd,
 	}
-	for nr, t := range nrTypes {
+	for nr := range syscalls.Count {
+		t := syscalls.Type(uint64(nr))
 		if t == driver.EventUnknown || !types.Has(t) || nr >= 512 || childSide(uint64(nr)) {
 			continue
 		}
