@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -18,6 +19,7 @@ import (
 type CRI struct {
 	conn grpcConn
 	h    health
+	typ  atomic.Pointer[string] // container type from the runtime's name, once known
 }
 
 // NewCRI returns a CRI source trying sockets in order.
@@ -55,8 +57,12 @@ func (c *CRI) Lookup(ctx context.Context, fullID string) (*Meta, error) {
 	if m == nil {
 		return nil, ErrNotFound
 	}
-	if v, err := rs.Version(ctx, &runtimeapi.VersionRequest{}); err == nil {
-		m.Type = criType(v.GetRuntimeName())
+	if t := c.typ.Load(); t != nil {
+		m.Type = *t
+	} else if v, err := rs.Version(ctx, &runtimeapi.VersionRequest{}); err == nil {
+		t := criType(v.GetRuntimeName())
+		c.typ.Store(&t)
+		m.Type = t
 	}
 	if sb := criSandboxID(cs.GetInfo()); sb != "" {
 		if ps, err := rs.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb}); err == nil {

@@ -236,3 +236,35 @@ func TestMetadataNoAlloc(t *testing.T) {
 		t.Errorf("Handle allocates %.1f times per run in a container", allocs)
 	}
 }
+
+// BenchmarkHandleContainers measures enrichment of events from 200 live
+// containers whose metadata is known.
+func BenchmarkHandleContainers(b *testing.B) {
+	f, s := seeded(b, nil)
+	fm := &fakeMeta{}
+	s.SetMetadata(&MetadataOptions{Lookup: fm.lookup, Wait: 5 * time.Second, Events: true})
+	defer s.CloseMetadata()
+	const n = 200
+	evs := make([]*driver.Event, n)
+	var cev driver.Event
+	for i := range n {
+		pid := 1000 + i
+		containerProc(f, pid, fmt.Sprintf("%064x", i+1))
+		evs[i] = openEv(int64(pid), int64(pid))
+		evs[i].Time = 1e9
+		s.Handle(evs[i])
+		for s.NextContainerEvent(&cev) {
+		}
+		if !evs[i].Container.Has.Has(driver.ContHasName) {
+			b.Fatalf("container %d has no metadata", i)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ev := evs[i%n]
+		ev.Time += 1e3
+		s.Handle(ev)
+		s.NextContainerEvent(&cev)
+	}
+}
