@@ -12,12 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,6 +56,8 @@ type runtimes struct {
 	image    string // image tar
 	hostdata string
 	cleanups []func()
+
+	stopContainerd func()
 }
 
 func requireRuntimes(t *testing.T) *runtimes {
@@ -220,12 +224,14 @@ state = "%[1]s/containerd/state"
 	if err := os.WriteFile(filepath.Join(base, "containerd.toml"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	if err := r.daemon("containerd", "containerd", "--config", filepath.Join(base, "containerd.toml")); err != nil {
-		return err
-	}
+	r.onCleanup(func() {
+		if r.stopContainerd != nil {
+			r.stopContainerd()
+		}
+	})
 	// Containers, pods and shims go before containerd stops.
 	r.onCleanup(r.removeContainerd)
-	if err := waitFor(10*time.Second, func() error { _, err := r.ctr("default", "version"); return err }); err != nil {
+	if err := r.startContainerd(); err != nil {
 		return fmt.Errorf("containerd did not answer: %w; log:\n%s", err, r.log("containerd"))
 	}
 	r.t.Logf("containerd up after %v", time.Since(start).Round(time.Millisecond))
@@ -269,32 +275,56 @@ state = "%[1]s/containerd/state"
 	return nil
 }
 
-// daemon starts a daemon logging to base/name.log; cleanup stops it by pid.
-func (r *runtimes) daemon(name string, args ...string) error {
-	logf, err := os.Create(filepath.Join(r.base, name+".log"))
+// daemon starts a daemon logging to base/name.log (appending) and returns
+// a function that stops it by pid (and may be called more than once).
+func (r *runtimes) startDaemon(name string, args ...string) (stop func(), err error) {
+	logf, err := os.OpenFile(filepath.Join(r.base, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("starting %s: %w", name, err)
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	r.onCleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(25 * time.Second):
-			r.t.Errorf("%s did not stop within 25 s; killing it", name)
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(25 * time.Second):
+				r.t.Errorf("%s did not stop within 25 s; killing it", name)
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		})
+	}, nil
+}
+
+// daemon starts a daemon that the cleanup stops.
+func (r *runtimes) daemon(name string, args ...string) error {
+	stop, err := r.startDaemon(name, args...)
+	if err != nil {
+		return err
+	}
+	r.onCleanup(stop)
 	return nil
+}
+
+// startContainerd starts containerd; the cleanup stops the last one
+// started.
+func (r *runtimes) startContainerd() error {
+	stop, err := r.startDaemon("containerd", "containerd", "--config", filepath.Join(r.base, "containerd.toml"))
+	if err != nil {
+		return err
+	}
+	r.stopContainerd = stop
+	return waitFor(10*time.Second, func() error { _, err := r.ctr("default", "version"); return err })
 }
 
 func (r *runtimes) log(name string) string {
@@ -562,6 +592,7 @@ func TestRealRuntimes(t *testing.T) {
 	resolver := NewResolver([]Source{NewCRI([]string{r.sock}), NewDocker(TypeDocker, []string{r.dsock}), NewContainerd([]string{r.sock})}, nil)
 	defer resolver.Close()
 
+	var ctrID string
 	t.Run("ctr", func(t *testing.T) {
 		id, pid := r.ctrRun(t, "vigil-ctr", false)
 		cg := cgroupOf(t, pid)
@@ -582,12 +613,12 @@ func TestRealRuntimes(t *testing.T) {
 		if err != nil || m.Name != "vigil-ctr" {
 			t.Errorf("resolver: %+v, %v", m, err)
 		}
-		pid2 := 0
-		id, pid2 = r.ctrRun(t, "vigil-ctr-priv", true)
-		m, err = NewContainerd([]string{r.sock}).Lookup(ctx, id)
+		id2, pid2 := r.ctrRun(t, "vigil-ctr-priv", true)
+		m, err = NewContainerd([]string{r.sock}).Lookup(ctx, id2)
 		if err != nil || !m.Privileged || m.Name != "vigil-ctr-priv" {
 			t.Errorf("privileged ctr container: %+v, %v (pid %d)", m, err, pid2)
 		}
+		ctrID = id
 	})
 
 	t.Run("cri", func(t *testing.T) {
@@ -662,6 +693,49 @@ func TestRealRuntimes(t *testing.T) {
 			t.Errorf("no container event for %s", did[:12])
 		}
 	})
+
+	t.Run("containerd down", func(t *testing.T) {
+		if ctrID == "" {
+			t.Skip("no ctr container")
+		}
+		r.restartContainerd(ctx, t, ctrID)
+	})
+}
+
+// restartContainerd is the runtime-down fault: while containerd is
+// stopped, lookups fail fast with ErrUnavailable, the Resolver says so
+// once, and once containerd is back, lookups succeed again.
+func (r *runtimes) restartContainerd(ctx context.Context, t *testing.T, id string) {
+	var logs strings.Builder
+	res := NewResolver([]Source{NewContainerd([]string{r.sock})}, slog.New(slog.NewTextHandler(&logs, nil)))
+	defer res.Close()
+	if _, err := res.Lookup(ctx, id, TypeContainerd); err != nil {
+		t.Fatalf("before the restart: %v", err)
+	}
+	r.stopContainerd()
+	start := time.Now()
+	for range 20 {
+		if _, err := res.Lookup(ctx, id, TypeContainerd); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("containerd stopped: %v", err)
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("20 lookups with containerd down took %v", d)
+	}
+	if err := r.startContainerd(); err != nil {
+		t.Fatalf("restarting containerd: %v", err)
+	}
+	err := waitFor(40*time.Second, func() error { _, err := res.Lookup(ctx, id, TypeContainerd); return err })
+	if err != nil {
+		t.Fatalf("after containerd came back: %v", err)
+	}
+	t.Logf("recovered %v after the restart; log:\n%s", time.Since(start).Round(time.Millisecond), logs.String())
+	if n := strings.Count(logs.String(), "unreachable"); n != 1 {
+		t.Errorf("%d warnings for one outage:\n%s", n, logs.String())
+	}
+	if st := res.Stats(); len(st.Down) != 0 {
+		t.Errorf("still down: %+v", st)
+	}
 }
 
 // ctrRun starts a ctr container with a read-only bind mount of hostdata
