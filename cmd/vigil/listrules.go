@@ -132,10 +132,16 @@ func (e *env) listRulesFor(paths []string, driverName string, asJSON bool) error
 	return tw.Flush()
 }
 
+// sensorEvents are the event types the sensor itself adds to every
+// driver's: container events come from the state layer's container
+// metadata, whatever the driver.
+var sensorEvents = driver.NewEventTypeSet(driver.MustEventType("container"))
+
 // uncoverable says why r cannot fire on a driver with coverage cov, or ""
-// when it can: the driver produces none of the rule's event types.
+// when it can: neither the driver nor the sensor produces any of the
+// rule's event types.
 func uncoverable(r *engine.Rule, cov driver.Coverage, name string) string {
-	if r.EventTypes.Intersect(cov.Events).Empty() {
+	if r.EventTypes.Intersect(cov.Events.Union(sensorEvents)).Empty() {
 		return "needs " + r.EventTypes.String() + " events, which " + name + " does not produce"
 	}
 	return ""
