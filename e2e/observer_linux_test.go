@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func traceArgs(extra []string) []string {
 		"-o", "stdout_output.enabled=false",
 		"-o", "file_output.enabled=true",
 		"-o", "file_output.keep_alive=true",
-		"-o", "file_output.filename=/dev/fd/3",
+		"-o", "file_output.filename=/dev/fd/"+strconv.Itoa(traceAlertFD),
 	)
 }
 
@@ -71,7 +72,7 @@ func (e *env) observe(t *testing.T, cmd *exec.Cmd) *traced {
 	argv := append([]string{vigilComm()}, e.trace...)
 	argv = append(append(argv, "--", cmd.Path), cmd.Args[1:]...)
 	cmd.Path, cmd.Args = vigilBin, argv
-	cmd.ExtraFiles = []*os.File{w} // fd 3: traceAlertFD
+	cmd.ExtraFiles = []*os.File{w} // the first extra file is fd 3: traceAlertFD
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
@@ -110,6 +111,10 @@ func (tr *traced) exited(t *testing.T) {
 	}
 }
 
+// runDeadline bounds how long a command run to completion may take; a
+// guard against a hung command (or vigil trace), not a measurement.
+const runDeadline = time.Minute
+
 // run runs cmd to completion and returns its pid; a failure to run or a
 // non-zero status fails the test unless mayFail. Under the ptrace driver
 // the pid is vigil's, the parent of the command, and every alert of the
@@ -129,7 +134,14 @@ func (e *env) run(t *testing.T, cmd *exec.Cmd, mayFail bool) int {
 		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
 	}
 	tr.started()
-	err = cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(runDeadline):
+		_ = cmd.Process.Kill() // under vigil trace, PTRACE_O_EXITKILL kills the tracees
+		t.Fatalf("%s did not exit within %v (killed: %v)\n%s", strings.Join(cmd.Args, " "), runDeadline, <-done, out.String())
+	}
 	tr.exited(t)
 	if err != nil && !mayFail {
 		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out.String())
