@@ -13,8 +13,13 @@
 // known, reported Vigil bugs, which otherwise skip or only log.
 //
 // drivers (main_linux_test.go) is the per-driver expectation table: every
-// scenario must alert with every driver, except those a driver lists as
-// blind spots, with the reason. Each suite also lists the rules no
+// scenario must alert with every driver (ebpf, fanotify, procscan, and
+// ptrace, under which each command of a scenario runs in `vigil trace`:
+// see observer_linux_test.go), except those a driver lists as blind spots,
+// with the reason, or as known bugs. The drivers' suites run in parallel.
+// TestLockdown* run vigil under seccomp filters and without capabilities
+// and check the fallback driver it picks; TestChurn checks that vigil's
+// descriptors do not leak under process and file churn. Each suite also lists the rules no
 // scenario can trigger on a plain host, with the reason; a table test
 // checks that every rule of the rules file is in one list or the other.
 package e2e
