@@ -496,3 +496,15 @@ func FuzzParseMountinfo(f *testing.F) {
 		}
 	})
 }
+
+func TestCommOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"/usr/bin/sh":                   "sh",
+		"/opt/a-very-long-program-name": "a-very-long-pro",
+		"relative":                      "relative",
+	} {
+		if got := commOf(in); got != want {
+			t.Errorf("commOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

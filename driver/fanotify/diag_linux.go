@@ -52,9 +52,11 @@ type diagQuery struct {
 	states        uint32
 }
 
+// CLOSE_WAIT is included: a connection whose peer already closed is still
+// held (and was still made) by the process that opened it.
 var diagQueries = [...]diagQuery{
-	{afInet, ipprotoTCP, 1<<tcpEstablished | 1<<tcpSynSent | 1<<tcpListen},
-	{afInet6, ipprotoTCP, 1<<tcpEstablished | 1<<tcpSynSent | 1<<tcpListen},
+	{afInet, ipprotoTCP, 1<<tcpEstablished | 1<<tcpSynSent | 1<<tcpCloseWait | 1<<tcpListen},
+	{afInet6, ipprotoTCP, 1<<tcpEstablished | 1<<tcpSynSent | 1<<tcpCloseWait | 1<<tcpListen},
 	{afInet, ipprotoUDP, 1 << tcpEstablished},
 	{afInet6, ipprotoUDP, 1 << tcpEstablished},
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -226,12 +227,27 @@ func (d *Driver) execProc(ev *driver.Event, pe *procEvent, p *driver.Process) {
 		if c, ok := d.loop.comms[pid]; ok {
 			p.Name = c.String()
 			p.Has |= driver.ProcHasName
+		} else if p.Has.Has(driver.ProcHasExePath) {
+			// The process is already gone: after an exec the kernel
+			// names it after its executable (at most 15 bytes).
+			p.Name = commOf(p.ExePath)
+			p.Has |= driver.ProcHasName
 		}
 	}
 	if p.Has.Has(driver.ProcHasArgs) {
 		ev.Args = p.Args
 		ev.Has |= driver.HasArgs
 	}
+}
+
+// commOf returns the name the kernel gives a process that executed path:
+// its base name, cut to 15 bytes (TASK_COMM_LEN - 1).
+func commOf(path string) string {
+	name := path[strings.LastIndexByte(path, '/')+1:]
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	return name
 }
 
 // readComm reads /proc/PID/comm.
