@@ -298,3 +298,85 @@ func TestPrivilegedReloadAndHealthz(t *testing.T) {
 		t.Errorf("rule A fired %d times, want 2 (it was replaced by rule B)", got)
 	}
 }
+
+// TestPrivilegedRecordReplay records a live run and replays it: the
+// replay raises the same alerts, with the same fields, as the live run.
+func TestPrivilegedRecordReplay(t *testing.T) {
+	requireEBPF(t)
+	dir := t.TempDir()
+	var files []string
+	for i := range 5 {
+		f := filepath.Join(dir, "f"+strconv.Itoa(i))
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesFile, []byte(fmt.Sprintf(reloadRuleTmpl, "marker", files[0], dir+"/f*")+`
+- rule: glob marker
+  desc: every marker file
+  condition: evt.type in (open, openat) and fd.name glob "`+dir+`/f*"
+  output: "glob %fd.name %proc.name %proc.pname"
+  priority: NOTICE
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "run.vrec")
+	d := startDaemon(t, "run", "--driver", "ebpf", "--json", "-r", rulesFile, "-o", "rule_matching=all",
+		"-o", "webserver.enabled=false", "--record", rec)
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fh.Close()
+	}
+	d.waitFor("an alert per marker file", 5*time.Second, func() bool {
+		n := 0
+		for _, f := range files {
+			n += d.countAlerts("glob marker", f)
+		}
+		return n == len(files)
+	})
+	d.stop()
+
+	key := func(a map[string]any) string {
+		f, _ := a["output_fields"].(map[string]any)
+		return fmt.Sprintf("%v|%v|%v", a["rule"], f["fd.name"], a["output"])
+	}
+	live := map[string]int{}
+	d.mu.Lock()
+	for _, a := range d.alerts {
+		if f, _ := a["output_fields"].(map[string]any); strings.HasPrefix(fmt.Sprint(f["fd.name"]), dir) {
+			live[key(a)]++
+		}
+	}
+	d.mu.Unlock()
+
+	r := vigil(t, "replay", "--json", "-r", rulesFile, "-o", "rule_matching=all", rec)
+	r.want(t, exitOK)
+	replayed := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var a map[string]any
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("replay output: %v: %q", err, line)
+		}
+		if f, _ := a["output_fields"].(map[string]any); strings.HasPrefix(fmt.Sprint(f["fd.name"]), dir) {
+			replayed[key(a)]++
+		}
+	}
+	if len(live) < len(files) {
+		t.Fatalf("live run: %d distinct alerts on the markers, want at least %d", len(live), len(files))
+	}
+	for k, n := range live {
+		if replayed[k] != n {
+			t.Errorf("alert %q: %d live, %d replayed", k, n, replayed[k])
+		}
+	}
+	for k, n := range replayed {
+		if live[k] != n {
+			t.Errorf("alert %q: replayed %d times, %d live", k, n, live[k])
+		}
+	}
+}
