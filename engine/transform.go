@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilsec/vigil/driver"
 	"github.com/vigilsec/vigil/engine/fields"
+	"github.com/vigilsec/vigil/engine/glob"
 	"github.com/vigilsec/vigil/engine/parse"
 )
 
@@ -409,9 +410,9 @@ func dynCompare(op string, cl valueClass, cmp func(a, b int64) int, l, r *fields
 		case "endswith":
 			return strings.HasSuffix(a, b)
 		case "glob":
-			return globMatch(b, a, false)
+			return glob.Match(b, a, false)
 		case "iglob":
-			return globMatch(b, a, true)
+			return glob.Match(b, a, true)
 		}
 	case classBytes:
 		a, b := l.Bytes, r.Bytes

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vigilsec/vigil/engine/fields"
+	"github.com/vigilsec/vigil/engine/glob"
 	"github.com/vigilsec/vigil/engine/parse"
 )
 
@@ -153,9 +154,9 @@ func stringMatcher(op, v string) (func(string) bool, error) {
 	case "endswith":
 		return func(s string) bool { return strings.HasSuffix(s, v) }, nil
 	case "glob":
-		return func(s string) bool { return globMatch(v, s, false) }, nil
+		return func(s string) bool { return glob.Match(v, s, false) }, nil
 	case "iglob":
-		return func(s string) bool { return globMatch(v, s, true) }, nil
+		return func(s string) bool { return glob.Match(v, s, true) }, nil
 	case "regex":
 		re, err := compileRegex(v)
 		if err != nil {

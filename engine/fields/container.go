@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/engine/glob"
 )
 
 // cont returns the event's container when every bit of m is available.
@@ -109,7 +110,7 @@ func bindMount(name string, part mountPart) binder {
 				if part == mountSource {
 					key = m.Dest
 				}
-				if fnmatch(pattern, key) {
+				if glob.Match(pattern, key, false) {
 					return m
 				}
 			}
@@ -286,94 +287,4 @@ func k8sFields() []*Field {
 		dep("k8s.rs.name"), dep("k8s.rs.id"), depLabel("k8s.rs.label"), dep("k8s.rs.labels"),
 		dep("k8s.deployment.name"), dep("k8s.deployment.id"), depLabel("k8s.deployment.label"), dep("k8s.deployment.labels"),
 	}
-}
-
-// fnmatch reports whether s matches the shell pattern pat with fnmatch(3)
-// semantics without FNM_PATHNAME: '*' and '?' also match '/'. It supports
-// '*', '?', bracket expressions ([a-z], [!x], [^x]) and backslash escapes.
-// A malformed bracket is matched literally.
-func fnmatch(pat, s string) bool {
-	px, sx := 0, 0
-	starP, starS := -1, 0
-	for sx < len(s) {
-		if px < len(pat) {
-			switch pat[px] {
-			case '*':
-				starP, starS = px, sx
-				px++
-				continue
-			case '?':
-				px++
-				sx++
-				continue
-			case '[':
-				if ok, n, valid := matchBracket(pat[px:], s[sx]); valid {
-					if ok {
-						px += n
-						sx++
-						continue
-					}
-				} else if s[sx] == '[' {
-					px++
-					sx++
-					continue
-				}
-			case '\\':
-				if px+1 < len(pat) && pat[px+1] == s[sx] {
-					px += 2
-					sx++
-					continue
-				}
-			default:
-				if pat[px] == s[sx] {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if starP < 0 {
-			return false
-		}
-		starS++
-		px, sx = starP+1, starS
-	}
-	for px < len(pat) && pat[px] == '*' {
-		px++
-	}
-	return px == len(pat)
-}
-
-// matchBracket matches c against the bracket expression at the start of
-// pat. It returns whether c matches, the expression's length and whether
-// the expression is well formed.
-func matchBracket(pat string, c byte) (match bool, n int, valid bool) {
-	i := 1
-	neg := false
-	if i < len(pat) && (pat[i] == '!' || pat[i] == '^') {
-		neg = true
-		i++
-	}
-	first := true
-	for i < len(pat) {
-		if pat[i] == ']' && !first {
-			return match != neg, i + 1, true
-		}
-		first = false
-		lo := pat[i]
-		if lo == '\\' && i+1 < len(pat) {
-			i++
-			lo = pat[i]
-		}
-		hi := lo
-		if i+2 < len(pat) && pat[i+1] == '-' && pat[i+2] != ']' {
-			hi = pat[i+2]
-			i += 2
-		}
-		if lo <= c && c <= hi {
-			match = true
-		}
-		i++
-	}
-	return false, 0, false
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/engine/glob"
 )
 
 func et(n string) driver.EventType { return driver.MustEventType(n) }
@@ -440,8 +441,8 @@ func TestFnmatch(t *testing.T) {
 		{"[", "[", true},
 	}
 	for _, c := range cases {
-		if got := fnmatch(c.pat, c.s); got != c.want {
-			t.Errorf("fnmatch(%q, %q) = %v", c.pat, c.s, got)
+		if got := glob.Match(c.pat, c.s, false); got != c.want {
+			t.Errorf("glob.Match(%q, %q) = %v", c.pat, c.s, got)
 		}
 	}
 }
