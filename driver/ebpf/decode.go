@@ -15,76 +15,6 @@ var le = binary.LittleEndian
 
 // x86_64 syscall numbers the decoder treats specially.
 const (
-	nrOpen         = 2
-	nrClose        = 3
-	nrDup          = 32
-	nrDup2         = 33
-	nrSocket       = 41
-	nrConnect      = 42
-	nrAccept       = 43
-	nrSendto       = 44
-	nrRecvfrom     = 45
-	nrSendmsg      = 46
-	nrRecvmsg      = 47
-	nrBind         = 49
-	nrListen       = 50
-	nrClone        = 56
-	nrFork         = 57
-	nrVfork        = 58
-	nrExecve       = 59
-	nrExit         = 60
-	nrKill         = 62
-	nrChdir        = 80
-	nrFchdir       = 81
-	nrRename       = 82
-	nrMkdir        = 83
-	nrRmdir        = 84
-	nrCreat        = 85
-	nrLink         = 86
-	nrUnlink       = 87
-	nrSymlink      = 88
-	nrChmod        = 90
-	nrFchmod       = 91
-	nrChown        = 92
-	nrFchown       = 93
-	nrLchown       = 94
-	nrPtrace       = 101
-	nrSetuid       = 105
-	nrSetgid       = 106
-	nrSetreuid     = 113
-	nrSetregid     = 114
-	nrSetresuid    = 117
-	nrSetresgid    = 119
-	nrPrctl        = 157
-	nrChroot       = 161
-	nrMount        = 165
-	nrUmount2      = 166
-	nrInitModule   = 175
-	nrTkill        = 200
-	nrTgkill       = 234
-	nrExitGroup    = 231
-	nrOpenat       = 257
-	nrMkdirat      = 258
-	nrFchownat     = 260
-	nrUnlinkat     = 263
-	nrRenameat     = 264
-	nrLinkat       = 265
-	nrSymlinkat    = 266
-	nrFchmodat     = 268
-	nrUnshare      = 272
-	nrAccept4      = 288
-	nrDup3         = 292
-	nrSetns        = 308
-	nrFinitModule  = 313
-	nrRenameat2    = 316
-	nrMemfdCreate  = 319
-	nrBPF          = 321
-	nrExecveat     = 322
-	nrUserfaultfd  = 323
-	nrPidfdOpen    = 434
-	nrClone3       = 435
-	nrOpenat2      = 437
-	nrFchmodat2    = 452
 	atFDCWD        = -100
 	einprogress    = 115
 	fmodeCreated   = 0x100000
@@ -381,17 +311,17 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 	}
 
 	switch nr {
-	case nrOpen, nrCreat, nrOpenat, nrOpenat2:
+	case syscalls.Open, syscalls.Creat, syscalls.Openat, syscalls.Openat2:
 		var flags, mode uint32
 		switch nr {
-		case nrOpen:
+		case syscalls.Open:
 			flags, mode = u32(1), u32(2)
-		case nrCreat:
+		case syscalls.Creat:
 			flags, mode = oCreat|oWronly|oTrunc, u32(1)
-		case nrOpenat:
+		case syscalls.Openat:
 			setDirFD(0)
 			flags, mode = u32(2), u32(3)
-		case nrOpenat2:
+		case syscalls.Openat2:
 			setDirFD(0)
 			if h := it[itHow]; h.ok && len(h.data) >= 16 {
 				flags, mode = uint32(le.Uint64(h.data)), uint32(le.Uint64(h.data[8:]))
@@ -418,9 +348,9 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 			}
 		}
 
-	case nrExecve, nrExecveat:
+	case syscalls.Execve, syscalls.Execveat:
 		// Failed exec (successful ones come as kindExec).
-		if nr == nrExecveat {
+		if nr == syscalls.Execveat {
 			setDirFD(0)
 		}
 		if it[itPath].ok {
@@ -428,47 +358,47 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 			ev.Has |= driver.HasPath
 		}
 
-	case nrUnlink, nrRmdir, nrChdir, nrChroot:
+	case syscalls.Unlink, syscalls.Rmdir, syscalls.Chdir, syscalls.Chroot:
 		setPath()
-	case nrUnlinkat:
+	case syscalls.Unlinkat:
 		setDirFD(0)
 		setPath()
 		setFlags(u32(2))
-	case nrMkdir:
+	case syscalls.Mkdir:
 		setPath()
 		setMode(u32(1))
-	case nrMkdirat:
+	case syscalls.Mkdirat:
 		setDirFD(0)
 		setPath()
 		setMode(u32(2))
-	case nrChmod:
+	case syscalls.Chmod:
 		setPath()
 		setMode(u32(1))
-	case nrFchmodat, nrFchmodat2:
+	case syscalls.Fchmodat, syscalls.Fchmodat2:
 		setDirFD(0)
 		setPath()
 		setMode(u32(2))
-	case nrChown, nrLchown:
+	case syscalls.Chown, syscalls.Lchown:
 		setPath()
 		setUID(u32(1))
 		setGID(u32(2))
-	case nrFchownat:
+	case syscalls.Fchownat:
 		setDirFD(0)
 		setPath()
 		setUID(u32(2))
 		setGID(u32(3))
 		setFlags(u32(4))
 
-	case nrRename, nrLink:
+	case syscalls.Rename, syscalls.Link:
 		twoPaths()
-	case nrRenameat, nrRenameat2, nrLinkat:
+	case syscalls.Renameat, syscalls.Renameat2, syscalls.Linkat:
 		setDirFD(0)
 		twoPaths()
-		if nr != nrRenameat {
+		if nr != syscalls.Renameat {
 			setFlags(u32(4))
 		}
-	case nrSymlink, nrSymlinkat:
-		if nr == nrSymlinkat {
+	case syscalls.Symlink, syscalls.Symlinkat:
+		if nr == syscalls.Symlinkat {
 			setDirFD(1)
 		}
 		if it[itPath].ok {
@@ -480,7 +410,7 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 			ev.Has |= driver.HasNewPath
 		}
 
-	case nrMount:
+	case syscalls.Mount:
 		if it[itPath].ok {
 			ev.MountTarget = d.resolve(it[itPath], it[itBase])
 		}
@@ -492,14 +422,14 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 		}
 		ev.Has |= driver.HasMount
 		setFlags(u32(3))
-	case nrUmount2:
+	case syscalls.Umount2:
 		if it[itPath].ok {
 			ev.MountTarget = d.resolve(it[itPath], it[itBase])
 		}
 		ev.Has |= driver.HasMount
 		setFlags(u32(1))
 
-	case nrMemfdCreate:
+	case syscalls.MemfdCreate:
 		if it[itStr].ok {
 			ev.Name = d.str(cstr(it[itStr].data))
 			ev.Has |= driver.HasName
@@ -509,12 +439,12 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 			setFD(ev.Res)
 			d.fillFDInfo(ev, ev.Res)
 		}
-	case nrInitModule:
+	case syscalls.InitModule:
 		if it[itStr].ok {
 			ev.Name = d.str(cstr(it[itStr].data))
 			ev.Has |= driver.HasName
 		}
-	case nrFinitModule:
+	case syscalls.FinitModule:
 		setFD(i32(0))
 		if it[itStr].ok {
 			ev.Name = d.str(cstr(it[itStr].data))
@@ -523,27 +453,27 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 		setFlags(u32(2))
 		d.fillFDInfo(ev, i32(0))
 
-	case nrFchmod:
+	case syscalls.Fchmod:
 		setFD(i32(0))
 		setMode(u32(1))
 		d.fillFDInfo(ev, i32(0))
-	case nrFchown:
+	case syscalls.Fchown:
 		setFD(i32(0))
 		setUID(u32(1))
 		setGID(u32(2))
 		d.fillFDInfo(ev, i32(0))
-	case nrFchdir, nrClose:
+	case syscalls.Fchdir, syscalls.Close:
 		setFD(i32(0))
 		d.fillFDInfo(ev, i32(0))
-	case nrSetns:
+	case syscalls.Setns:
 		setFD(i32(0))
 		setFlags(u32(1))
 		d.fillFDInfo(ev, i32(0))
-	case nrUnshare, nrUserfaultfd:
+	case syscalls.Unshare, syscalls.Userfaultfd:
 		setFlags(u32(0))
-	case nrDup, nrDup2, nrDup3:
+	case syscalls.Dup, syscalls.Dup2, syscalls.Dup3:
 		setFD(i32(0))
-		if nr == nrDup3 {
+		if nr == syscalls.Dup3 {
 			setFlags(u32(2))
 		}
 		if ev.Res >= 0 {
@@ -552,14 +482,14 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 			d.fillFDInfo(ev, i32(0))
 		}
 
-	case nrSocket:
+	case syscalls.Socket:
 		ev.Domain, ev.SockType, ev.Proto = int32(a[0]), int32(a[1]), int32(a[2])
 		ev.Has |= driver.HasSocket
 		if ev.Res >= 0 {
 			setFD(ev.Res)
 			d.fillFDInfo(ev, ev.Res)
 		}
-	case nrConnect, nrSendto, nrSendmsg, nrRecvfrom, nrRecvmsg:
+	case syscalls.Connect, syscalls.Sendto, syscalls.Sendmsg, syscalls.Recvfrom, syscalls.Recvmsg:
 		setFD(i32(0))
 		if dt := it[itData]; dt.ok {
 			ev.Data = append(ev.Data[:0], dt.data...)
@@ -569,23 +499,23 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 		if d.sockTuple(ev, false) {
 			ev.Has |= driver.HasAddr
 		}
-		if nr == nrConnect && ev.Has.Has(driver.HasFDInfo) {
+		if nr == syscalls.Connect && ev.Has.Has(driver.HasFDInfo) {
 			ev.FDInfo.Connected = ev.Res == 0 || ev.Res == -einprogress
 			ev.FDInfo.NameChanged = true
 		}
-	case nrBind:
+	case syscalls.Bind:
 		setFD(i32(0))
 		d.fillFDInfo(ev, i32(0))
 		if d.sockTuple(ev, true) {
 			ev.Has |= driver.HasAddr
 		}
-	case nrListen:
+	case syscalls.Listen:
 		setFD(i32(0))
 		d.fillFDInfo(ev, i32(0))
 		if d.sockTuple(ev, true) {
 			ev.Has |= driver.HasAddr
 		}
-	case nrAccept, nrAccept4:
+	case syscalls.Accept, syscalls.Accept4:
 		if ev.Res >= 0 {
 			setFD(ev.Res)
 			d.fillFDInfo(ev, ev.Res)
@@ -596,37 +526,37 @@ func (d *decoder) decodeSyscall(nr uint64, a [6]uint64, ev *driver.Event) {
 				ev.FDInfo.Connected = true
 			}
 		}
-		if nr == nrAccept4 {
+		if nr == syscalls.Accept4 {
 			setFlags(u32(3))
 		}
 
-	case nrSetuid:
+	case syscalls.Setuid:
 		setUID(u32(0))
-	case nrSetgid:
+	case syscalls.Setgid:
 		setGID(u32(0))
-	case nrSetreuid, nrSetresuid:
+	case syscalls.Setreuid, syscalls.Setresuid:
 		setUID(u32(1))
-	case nrSetregid, nrSetresgid:
+	case syscalls.Setregid, syscalls.Setresgid:
 		setGID(u32(1))
-	case nrPtrace:
+	case syscalls.Ptrace:
 		ev.Request = int64(a[0])
 		ev.TargetPID = i32(1)
 		ev.Has |= driver.HasRequest | driver.HasTargetPID
-	case nrKill, nrTkill:
+	case syscalls.Kill, syscalls.Tkill:
 		ev.TargetPID = i32(0)
 		ev.Signal = int32(a[1])
 		ev.Has |= driver.HasTargetPID | driver.HasSignal
-	case nrTgkill:
+	case syscalls.Tgkill:
 		ev.TargetPID = i32(1)
 		ev.Signal = int32(a[2])
 		ev.Has |= driver.HasTargetPID | driver.HasSignal
-	case nrBPF:
+	case syscalls.BPF:
 		ev.Cmd = i32(0)
 		ev.Has |= driver.HasCmd
-	case nrPrctl:
+	case syscalls.Prctl:
 		ev.Cmd = i32(0)
 		ev.Has |= driver.HasCmd
-	case nrPidfdOpen:
+	case syscalls.PidfdOpen:
 		ev.TargetPID = i32(0)
 		ev.Has |= driver.HasTargetPID
 		setFlags(u32(1))
@@ -864,7 +794,7 @@ func (d *decoder) sockTuple(ev *driver.Event, server bool) bool {
 				if info.Type == driver.FDIPv4 {
 					addr = addr.Unmap()
 				}
-				if server && ev.Type == syscalls.Type(nrBind) && ev.Res != 0 {
+				if server && ev.Type == syscalls.Type(syscalls.Bind) && ev.Res != 0 {
 					// A failed bind: what the process asked for.
 					s.LocalAddr, s.LocalPort = addr, port
 				} else if !server {
@@ -936,7 +866,7 @@ func (d *decoder) decodeExec(a [6]uint64, ev *driver.Event) error {
 	// The kernel rewrites the syscall number to execve's during a
 	// successful exec; execveat with a descriptor shows as /dev/fd/N.
 	ev.Type = evtExecve
-	if int64(a[0]) == nrExecveat || (len(fn) > 8 && string(fn[:8]) == "/dev/fd/") {
+	if int64(a[0]) == syscalls.Execveat || (len(fn) > 8 && string(fn[:8]) == "/dev/fd/") {
 		ev.Type = evtExecveat
 	}
 	ev.Args = p.Args
@@ -946,11 +876,11 @@ func (d *decoder) decodeExec(a [6]uint64, ev *driver.Event) error {
 
 func (d *decoder) decodeFork(a [6]uint64, ev *driver.Event) error {
 	switch int64(a[0]) {
-	case nrFork:
+	case syscalls.Fork:
 		ev.Type = evtFork
-	case nrVfork:
+	case syscalls.Vfork:
 		ev.Type = evtVfork
-	case nrClone3:
+	case syscalls.Clone3:
 		ev.Type = evtClone3
 	default:
 		ev.Type = evtClone

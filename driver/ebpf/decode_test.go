@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 // records returns the captured kernel records in testdata/records (see
@@ -108,7 +109,7 @@ func TestDecodeMalformed(t *testing.T) {
 	hdr := func(n uint32) []byte {
 		b := make([]byte, hdrSize)
 		binary.LittleEndian.PutUint32(b[hdrLen:], n)
-		binary.LittleEndian.PutUint16(b[hdrKind:], nrOpenat)
+		binary.LittleEndian.PutUint16(b[hdrKind:], syscalls.Openat)
 		return b
 	}
 	item := append(hdr(hdrSize+4), itPath, 0, 200, 0) // claims 200 bytes

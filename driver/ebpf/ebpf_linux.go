@@ -48,19 +48,19 @@ const (
 // syscallHandlers assigns the syscalls with non-numeric arguments to their
 // kernel programs; every other syscall uses hPlain.
 var syscallHandlers = map[uint64]handler{
-	nrOpen: hOpen, nrCreat: hOpen, nrOpenat: hOpen, nrOpenat2: hOpen,
+	syscalls.Open: hOpen, syscalls.Creat: hOpen, syscalls.Openat: hOpen, syscalls.Openat2: hOpen,
 
-	nrExecve: hPath, nrExecveat: hPath, nrUnlink: hPath, nrUnlinkat: hPath, nrRmdir: hPath,
-	nrMkdir: hPath, nrMkdirat: hPath, nrChmod: hPath, nrFchmodat: hPath, nrFchmodat2: hPath,
-	nrChown: hPath, nrLchown: hPath, nrFchownat: hPath, nrUmount2: hPath, nrMount: hPath,
-	nrMemfdCreate: hPath, nrInitModule: hPath, nrFinitModule: hPath, nrChdir: hPath, nrChroot: hPath,
+	syscalls.Execve: hPath, syscalls.Execveat: hPath, syscalls.Unlink: hPath, syscalls.Unlinkat: hPath, syscalls.Rmdir: hPath,
+	syscalls.Mkdir: hPath, syscalls.Mkdirat: hPath, syscalls.Chmod: hPath, syscalls.Fchmodat: hPath, syscalls.Fchmodat2: hPath,
+	syscalls.Chown: hPath, syscalls.Lchown: hPath, syscalls.Fchownat: hPath, syscalls.Umount2: hPath, syscalls.Mount: hPath,
+	syscalls.MemfdCreate: hPath, syscalls.InitModule: hPath, syscalls.FinitModule: hPath, syscalls.Chdir: hPath, syscalls.Chroot: hPath,
 
-	nrRename: hPath2, nrRenameat: hPath2, nrRenameat2: hPath2, nrLink: hPath2, nrLinkat: hPath2,
-	nrSymlink: hPath2, nrSymlinkat: hPath2,
+	syscalls.Rename: hPath2, syscalls.Renameat: hPath2, syscalls.Renameat2: hPath2, syscalls.Link: hPath2, syscalls.Linkat: hPath2,
+	syscalls.Symlink: hPath2, syscalls.Symlinkat: hPath2,
 
-	nrConnect: hFD, nrBind: hFD, nrListen: hFD, nrAccept: hFD, nrAccept4: hFD, nrSocket: hFD,
-	nrSendto: hFD, nrRecvfrom: hFD, nrSendmsg: hFD, nrRecvmsg: hFD, nrDup: hFD, nrDup2: hFD,
-	nrDup3: hFD, nrFchmod: hFD, nrFchown: hFD, nrSetns: hFD, nrFchdir: hFD,
+	syscalls.Connect: hFD, syscalls.Bind: hFD, syscalls.Listen: hFD, syscalls.Accept: hFD, syscalls.Accept4: hFD, syscalls.Socket: hFD,
+	syscalls.Sendto: hFD, syscalls.Recvfrom: hFD, syscalls.Sendmsg: hFD, syscalls.Recvmsg: hFD, syscalls.Dup: hFD, syscalls.Dup2: hFD,
+	syscalls.Dup3: hFD, syscalls.Fchmod: hFD, syscalls.Fchown: hFD, syscalls.Setns: hFD, syscalls.Fchdir: hFD,
 }
 
 // childSide reports the syscalls that are reported from the scheduler's
@@ -68,7 +68,7 @@ var syscallHandlers = map[uint64]handler{
 // that never return.
 func childSide(nr uint64) bool {
 	switch nr {
-	case nrClone, nrFork, nrVfork, nrClone3, nrExit, nrExitGroup:
+	case syscalls.Clone, syscalls.Fork, syscalls.Vfork, syscalls.Clone3, syscalls.Exit, syscalls.ExitGroup:
 		return true
 	}
 	return false

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 var le = binary.LittleEndian
@@ -16,78 +17,6 @@ var le = binary.LittleEndian
 // They are spelled out (rather than taken from x/sys/unix) so that the
 // decoders build, and are fuzzed, on any platform.
 const (
-	nrOpen        = 2
-	nrClose       = 3
-	nrDup         = 32
-	nrDup2        = 33
-	nrGetppid     = 110
-	nrSocket      = 41
-	nrConnect     = 42
-	nrAccept      = 43
-	nrSendto      = 44
-	nrRecvfrom    = 45
-	nrSendmsg     = 46
-	nrRecvmsg     = 47
-	nrBind        = 49
-	nrListen      = 50
-	nrClone       = 56
-	nrFork        = 57
-	nrVfork       = 58
-	nrExecve      = 59
-	nrExit        = 60
-	nrKill        = 62
-	nrChdir       = 80
-	nrFchdir      = 81
-	nrRename      = 82
-	nrMkdir       = 83
-	nrRmdir       = 84
-	nrCreat       = 85
-	nrLink        = 86
-	nrUnlink      = 87
-	nrSymlink     = 88
-	nrChmod       = 90
-	nrFchmod      = 91
-	nrChown       = 92
-	nrFchown      = 93
-	nrLchown      = 94
-	nrPtrace      = 101
-	nrSetuid      = 105
-	nrSetgid      = 106
-	nrSetreuid    = 113
-	nrSetregid    = 114
-	nrSetresuid   = 117
-	nrSetresgid   = 119
-	nrPrctl       = 157
-	nrChroot      = 161
-	nrMount       = 165
-	nrUmount2     = 166
-	nrInitModule  = 175
-	nrTkill       = 200
-	nrExitGroup   = 231
-	nrTgkill      = 234
-	nrOpenat      = 257
-	nrMkdirat     = 258
-	nrFchownat    = 260
-	nrUnlinkat    = 263
-	nrRenameat    = 264
-	nrLinkat      = 265
-	nrSymlinkat   = 266
-	nrFchmodat    = 268
-	nrUnshare     = 272
-	nrAccept4     = 288
-	nrDup3        = 292
-	nrSetns       = 308
-	nrFinitModule = 313
-	nrRenameat2   = 316
-	nrMemfdCreate = 319
-	nrBPF         = 321
-	nrExecveat    = 322
-	nrUserfaultfd = 323
-	nrPidfdOpen   = 434
-	nrClone3      = 435
-	nrOpenat2     = 437
-	nrFchmodat2   = 452
-
 	atFDCWD      = -100
 	einprogress  = 115
 	oCreat       = 0o100
@@ -312,10 +241,10 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 	}
 
 	switch c.nr {
-	case nrOpen, nrCreat, nrOpenat, nrOpenat2:
+	case syscalls.Open, syscalls.Creat, syscalls.Openat, syscalls.Openat2:
 		flags, mode := openFlags(c)
 		switch c.nr {
-		case nrOpenat, nrOpenat2:
+		case syscalls.Openat, syscalls.Openat2:
 			setDirFD(0)
 		}
 		if flags&(oCreat|oTmpfile) == 0 {
@@ -349,9 +278,9 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 			}
 		}
 
-	case nrExecve, nrExecveat:
+	case syscalls.Execve, syscalls.Execveat:
 		// A failed exec (successful ones are decoded by decodeExec).
-		if c.nr == nrExecveat {
+		if c.nr == syscalls.Execveat {
 			setDirFD(0)
 		}
 		if c.path.ok {
@@ -359,47 +288,47 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 			ev.Has |= driver.HasPath
 		}
 
-	case nrUnlink, nrRmdir, nrChdir, nrChroot:
+	case syscalls.Unlink, syscalls.Rmdir, syscalls.Chdir, syscalls.Chroot:
 		setPath()
-	case nrUnlinkat:
+	case syscalls.Unlinkat:
 		setDirFD(0)
 		setPath()
 		setFlags(u32(2))
-	case nrMkdir:
+	case syscalls.Mkdir:
 		setPath()
 		setMode(u32(1))
-	case nrMkdirat:
+	case syscalls.Mkdirat:
 		setDirFD(0)
 		setPath()
 		setMode(u32(2))
-	case nrChmod:
+	case syscalls.Chmod:
 		setPath()
 		setMode(u32(1))
-	case nrFchmodat, nrFchmodat2:
+	case syscalls.Fchmodat, syscalls.Fchmodat2:
 		setDirFD(0)
 		setPath()
 		setMode(u32(2))
-	case nrChown, nrLchown:
+	case syscalls.Chown, syscalls.Lchown:
 		setPath()
 		setUID(u32(1))
 		setGID(u32(2))
-	case nrFchownat:
+	case syscalls.Fchownat:
 		setDirFD(0)
 		setPath()
 		setUID(u32(2))
 		setGID(u32(3))
 		setFlags(u32(4))
 
-	case nrRename, nrLink:
+	case syscalls.Rename, syscalls.Link:
 		twoPaths()
-	case nrRenameat, nrRenameat2, nrLinkat:
+	case syscalls.Renameat, syscalls.Renameat2, syscalls.Linkat:
 		setDirFD(0)
 		twoPaths()
-		if c.nr != nrRenameat {
+		if c.nr != syscalls.Renameat {
 			setFlags(u32(4))
 		}
-	case nrSymlink, nrSymlinkat:
-		if c.nr == nrSymlinkat {
+	case syscalls.Symlink, syscalls.Symlinkat:
+		if c.nr == syscalls.Symlinkat {
 			setDirFD(1)
 		}
 		if c.path.ok {
@@ -411,7 +340,7 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 			ev.Has |= driver.HasNewPath
 		}
 
-	case nrMount:
+	case syscalls.Mount:
 		if c.path.ok {
 			ev.MountTarget = d.resolve(c.path.b, c.base)
 		}
@@ -423,61 +352,61 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 		}
 		ev.Has |= driver.HasMount
 		setFlags(u32(3))
-	case nrUmount2:
+	case syscalls.Umount2:
 		if c.path.ok {
 			ev.MountTarget = d.resolve(c.path.b, c.base)
 		}
 		ev.Has |= driver.HasMount
 		setFlags(u32(1))
 
-	case nrMemfdCreate:
+	case syscalls.MemfdCreate:
 		setName(c.str)
 		setFlags(u32(1))
 		if c.res >= 0 {
 			setFD(c.res)
 			d.fillFDInfo(ev, &c.fd)
 		}
-	case nrInitModule:
+	case syscalls.InitModule:
 		setName(c.str)
-	case nrFinitModule:
+	case syscalls.FinitModule:
 		setFD(i32(0))
 		setName(c.str)
 		setFlags(u32(2))
 		d.fillFDInfo(ev, &c.fd)
 
-	case nrFchmod:
+	case syscalls.Fchmod:
 		setFD(i32(0))
 		setMode(u32(1))
 		d.fillFDInfo(ev, &c.fd)
-	case nrFchown:
+	case syscalls.Fchown:
 		setFD(i32(0))
 		setUID(u32(1))
 		setGID(u32(2))
 		d.fillFDInfo(ev, &c.fd)
-	case nrFchdir, nrClose:
+	case syscalls.Fchdir, syscalls.Close:
 		setFD(i32(0))
 		d.fillFDInfo(ev, &c.fd)
-	case nrSetns:
+	case syscalls.Setns:
 		setFD(i32(0))
 		setFlags(u32(1))
 		d.fillFDInfo(ev, &c.fd)
-	case nrUnshare, nrUserfaultfd:
+	case syscalls.Unshare, syscalls.Userfaultfd:
 		setFlags(u32(0))
-	case nrDup, nrDup2, nrDup3:
+	case syscalls.Dup, syscalls.Dup2, syscalls.Dup3:
 		setFD(i32(0))
-		if c.nr == nrDup3 {
+		if c.nr == syscalls.Dup3 {
 			setFlags(u32(2))
 		}
 		d.fillFDInfo(ev, &c.fd)
 
-	case nrSocket:
+	case syscalls.Socket:
 		ev.Domain, ev.SockType, ev.Proto = int32(a[0]), int32(a[1]), int32(a[2])
 		ev.Has |= driver.HasSocket
 		if c.res >= 0 {
 			setFD(c.res)
 			d.fillFDInfo(ev, &c.fd)
 		}
-	case nrConnect, nrSendto, nrSendmsg, nrRecvfrom, nrRecvmsg:
+	case syscalls.Connect, syscalls.Sendto, syscalls.Sendmsg, syscalls.Recvfrom, syscalls.Recvmsg:
 		setFD(i32(0))
 		if c.data.ok {
 			ev.Data = append(ev.Data[:0], c.data.b...)
@@ -487,17 +416,17 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 		if d.sockTuple(c, ev, false) {
 			ev.Has |= driver.HasAddr
 		}
-		if c.nr == nrConnect && ev.Has.Has(driver.HasFDInfo) {
+		if c.nr == syscalls.Connect && ev.Has.Has(driver.HasFDInfo) {
 			ev.FDInfo.Connected = c.res == 0 || c.res == -einprogress
 			ev.FDInfo.NameChanged = true
 		}
-	case nrBind, nrListen:
+	case syscalls.Bind, syscalls.Listen:
 		setFD(i32(0))
 		d.fillFDInfo(ev, &c.fd)
 		if d.sockTuple(c, ev, true) {
 			ev.Has |= driver.HasAddr
 		}
-	case nrAccept, nrAccept4:
+	case syscalls.Accept, syscalls.Accept4:
 		if c.res >= 0 {
 			setFD(c.res)
 			d.fillFDInfo(ev, &c.fd)
@@ -508,34 +437,34 @@ func (d *decoder) decodeCall(c *call, ev *driver.Event) {
 				ev.FDInfo.Connected = true
 			}
 		}
-		if c.nr == nrAccept4 {
+		if c.nr == syscalls.Accept4 {
 			setFlags(u32(3))
 		}
 
-	case nrSetuid:
+	case syscalls.Setuid:
 		setUID(u32(0))
-	case nrSetgid:
+	case syscalls.Setgid:
 		setGID(u32(0))
-	case nrSetreuid, nrSetresuid:
+	case syscalls.Setreuid, syscalls.Setresuid:
 		setUID(u32(1))
-	case nrSetregid, nrSetresgid:
+	case syscalls.Setregid, syscalls.Setresgid:
 		setGID(u32(1))
-	case nrPtrace:
+	case syscalls.Ptrace:
 		ev.Request = int64(a[0])
 		ev.TargetPID = i32(1)
 		ev.Has |= driver.HasRequest | driver.HasTargetPID
-	case nrKill, nrTkill:
+	case syscalls.Kill, syscalls.Tkill:
 		ev.TargetPID = i32(0)
 		ev.Signal = int32(a[1])
 		ev.Has |= driver.HasTargetPID | driver.HasSignal
-	case nrTgkill:
+	case syscalls.Tgkill:
 		ev.TargetPID = i32(1)
 		ev.Signal = int32(a[2])
 		ev.Has |= driver.HasTargetPID | driver.HasSignal
-	case nrBPF, nrPrctl:
+	case syscalls.BPF, syscalls.Prctl:
 		ev.Cmd = i32(0)
 		ev.Has |= driver.HasCmd
-	case nrPidfdOpen:
+	case syscalls.PidfdOpen:
 		ev.TargetPID = i32(0)
 		ev.Has |= driver.HasTargetPID
 		setFlags(u32(1))
@@ -554,7 +483,7 @@ func synthSock(c *call) {
 	s.ok, s.family = true, fam
 	s.typ = 0 // unknown: L4Unknown
 	switch c.nr {
-	case nrBind, nrListen, nrAccept, nrAccept4:
+	case syscalls.Bind, syscalls.Listen, syscalls.Accept, syscalls.Accept4:
 		s.local = append(s.local[:0], c.sockaddr.b...)
 	default:
 		s.peer = append(s.peer[:0], c.sockaddr.b...)
@@ -564,13 +493,13 @@ func synthSock(c *call) {
 // openFlags returns the open flags and mode of an open-family call.
 func openFlags(c *call) (flags, mode uint32) {
 	switch c.nr {
-	case nrOpen:
+	case syscalls.Open:
 		return uint32(c.args[1]), uint32(c.args[2])
-	case nrCreat:
+	case syscalls.Creat:
 		return oCreat | oWronly | oTrunc, uint32(c.args[1])
-	case nrOpenat:
+	case syscalls.Openat:
 		return uint32(c.args[2]), uint32(c.args[3])
-	case nrOpenat2:
+	case syscalls.Openat2:
 		if c.how.ok && len(c.how.b) >= 16 {
 			return uint32(le.Uint64(c.how.b)), uint32(le.Uint64(c.how.b[8:]))
 		}
@@ -584,7 +513,7 @@ func openFlags(c *call) (flags, mode uint32) {
 func (d *decoder) decodeExec(c *call, p *driver.Process, ev *driver.Event) {
 	data := ev.Data[:0]
 	*ev = driver.Event{Data: data, Type: evtExecve, Has: driver.HasRes}
-	if c.nr == nrExecveat {
+	if c.nr == syscalls.Execveat {
 		ev.Type = evtExecveat
 		ev.DirFD = int64(int32(c.args[0]))
 		ev.Has |= driver.HasDirFD
@@ -607,11 +536,11 @@ func (d *decoder) decodeExec(c *call, p *driver.Process, ev *driver.Event) {
 // creation syscall nr.
 func cloneType(nr uint64) driver.EventType {
 	switch nr {
-	case nrFork:
+	case syscalls.Fork:
 		return evtFork
-	case nrVfork:
+	case syscalls.Vfork:
 		return evtVfork
-	case nrClone3:
+	case syscalls.Clone3:
 		return evtClone3
 	}
 	return evtClone
@@ -854,7 +783,7 @@ func (d *decoder) sockTuple(c *call, ev *driver.Event, server bool) bool {
 				if info.Type == driver.FDIPv4 {
 					addr = addr.Unmap()
 				}
-				if server && c.nr == nrBind && c.res != 0 {
+				if server && c.nr == syscalls.Bind && c.res != 0 {
 					// A failed bind: what the process asked for.
 					s.LocalAddr, s.LocalPort = addr, port
 				} else if !server {

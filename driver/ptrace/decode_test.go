@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 func TestAppendJoin(t *testing.T) {
@@ -129,7 +130,7 @@ func TestParseStat(t *testing.T) {
 
 func TestFilterProgram(t *testing.T) {
 	nrs := TracedSyscalls(types("openat", "connect", "clone", "exit_group"))
-	if !slices.Equal(nrs, []uint32{nrConnect, nrExecve, nrOpenat, nrExecveat}) {
+	if !slices.Equal(nrs, []uint32{syscalls.Connect, syscalls.Execve, syscalls.Openat, syscalls.Execveat}) {
 		t.Errorf("TracedSyscalls = %v", nrs)
 	}
 	prog := buildFilter(nrs)
@@ -145,14 +146,14 @@ func TestFilterProgram(t *testing.T) {
 			t.Errorf("i386 syscall %d: %#x", nr, got)
 		}
 	}
-	if got := runFilter(prog, auditArchX86_64, x32SyscallBit|nrOpenat); got != seccompRetAllow {
+	if got := runFilter(prog, auditArchX86_64, x32SyscallBit|syscalls.Openat); got != seccompRetAllow {
 		t.Errorf("x32 openat: %#x", got)
 	}
 	all := TracedSyscalls(driver.EventTypeSet{})
-	if len(all) < 300 || slices.Contains(all, nrClone) || slices.Contains(all, nrExitGroup) {
+	if len(all) < 300 || slices.Contains(all, syscalls.Clone) || slices.Contains(all, syscalls.ExitGroup) {
 		t.Errorf("all: %d syscalls", len(all))
 	}
-	if p := buildFilter(all); p == nil || runFilter(p, auditArchX86_64, nrOpenat) != seccompRetTrace {
+	if p := buildFilter(all); p == nil || runFilter(p, auditArchX86_64, syscalls.Openat) != seccompRetTrace {
 		t.Error("filter for every syscall")
 	}
 	if buildFilter(make([]uint32, bpfMaxInsn)) != nil {
@@ -185,7 +186,7 @@ func TestDecodeCall(t *testing.T) {
 	var ev driver.Event
 
 	// openat of a relative path, created.
-	c := &call{nr: nrOpenat, args: [6]uint64{uint64(0xffffff9c), 0, oCreat | oWronly, 0o644}, res: 3, existedOK: true}
+	c := &call{nr: syscalls.Openat, args: [6]uint64{uint64(0xffffff9c), 0, oCreat | oWronly, 0o644}, res: 3, existedOK: true}
 	c.path.set([]byte("../out.txt"), true)
 	c.base = "/home/u/dir"
 	c.fd = fdDesc{ok: true, num: 3, link: "/home/u/out.txt", mode: 0o100644, dev: 0x803, ino: 77, flags: 0o100001}
@@ -199,7 +200,7 @@ func TestDecodeCall(t *testing.T) {
 	}
 
 	// A failed open: no descriptor, the path still resolved.
-	c = &call{nr: nrOpen, args: [6]uint64{0, 0}, res: -2}
+	c = &call{nr: syscalls.Open, args: [6]uint64{0, 0}, res: -2}
 	c.path.set([]byte("missing"), true)
 	c.base = "/tmp"
 	d.decodeCall(c, &ev)
@@ -208,7 +209,7 @@ func TestDecodeCall(t *testing.T) {
 	}
 
 	// connect of an inspected TCP socket.
-	c = &call{nr: nrConnect, args: [6]uint64{5}, res: -115}
+	c = &call{nr: syscalls.Connect, args: [6]uint64{5}, res: -115}
 	c.sockaddr.set(sockaddrIn("10.0.0.9", 4444), true)
 	c.fd = fdDesc{ok: true, num: 5, link: "socket:[1]", mode: 0o140777, sock: sockDesc{
 		ok: true, family: afInet, typ: sockStream, proto: ipprotoTCP,
@@ -229,7 +230,7 @@ func TestDecodeCall(t *testing.T) {
 	}
 
 	// accept on an IPv6 socket with a v4-mapped peer.
-	c = &call{nr: nrAccept4, args: [6]uint64{3, 0, 0, 0o4000}, res: 6}
+	c = &call{nr: syscalls.Accept4, args: [6]uint64{3, 0, 0, 0o4000}, res: 6}
 	c.fd = fdDesc{ok: true, num: 6, link: "socket:[2]", mode: 0o140777, sock: sockDesc{
 		ok: true, family: afInet6, typ: sockStream, proto: ipprotoTCP,
 		local: sockaddrIn("::ffff:127.0.0.1", 8080), peer: sockaddrIn("::ffff:127.0.0.1", 50000),
@@ -240,7 +241,7 @@ func TestDecodeCall(t *testing.T) {
 	}
 
 	// A unix connect.
-	c = &call{nr: nrConnect, args: [6]uint64{4}, res: 0}
+	c = &call{nr: syscalls.Connect, args: [6]uint64{4}, res: 0}
 	c.sockaddr.set(sockaddrUn("/run/docker.sock\x00"), true)
 	c.fd = fdDesc{ok: true, num: 4, link: "socket:[3]", mode: 0o140777, sock: sockDesc{ok: true, family: afUnix, typ: sockStream, local: sockaddrUn("")}}
 	d.decodeCall(c, &ev)
@@ -249,7 +250,7 @@ func TestDecodeCall(t *testing.T) {
 	}
 
 	// renameat2 and symlinkat.
-	c = &call{nr: nrRenameat2, args: [6]uint64{uint64(0xffffff9c), 0, 7, 0, 1}, res: 0}
+	c = &call{nr: syscalls.Renameat2, args: [6]uint64{uint64(0xffffff9c), 0, 7, 0, 1}, res: 0}
 	c.path.set([]byte("a"), true)
 	c.base = "/w"
 	c.path2.set([]byte("b/../c"), true)
@@ -258,7 +259,7 @@ func TestDecodeCall(t *testing.T) {
 	if ev.OldPath != "/w/a" || ev.NewPath != "/x/c" || ev.Flags != 1 || ev.DirFD != atFDCWD {
 		t.Errorf("renameat2: %+v", ev)
 	}
-	c = &call{nr: nrSymlinkat, args: [6]uint64{0, uint64(0xffffff9c)}, res: 0}
+	c = &call{nr: syscalls.Symlinkat, args: [6]uint64{0, uint64(0xffffff9c)}, res: 0}
 	c.path.set([]byte("../target"), true)
 	c.path2.set([]byte("link"), true)
 	c.base2 = "/d"
@@ -268,23 +269,23 @@ func TestDecodeCall(t *testing.T) {
 	}
 
 	// sendto with data, kill, setuid.
-	c = &call{nr: nrSendto, args: [6]uint64{3}, res: 5}
+	c = &call{nr: syscalls.Sendto, args: [6]uint64{3}, res: 5}
 	c.data.set([]byte("hello"), true)
 	d.decodeCall(c, &ev)
 	if string(ev.Data) != "hello" || !ev.Has.Has(driver.HasData) || ev.FD != 3 {
 		t.Errorf("sendto: %+v", ev)
 	}
-	d.decodeCall(&call{nr: nrKill, args: [6]uint64{42, 9}}, &ev)
+	d.decodeCall(&call{nr: syscalls.Kill, args: [6]uint64{42, 9}}, &ev)
 	if ev.TargetPID != 42 || ev.Signal != 9 {
 		t.Errorf("kill: %+v", ev)
 	}
-	d.decodeCall(&call{nr: nrSetuid, args: [6]uint64{0}}, &ev)
+	d.decodeCall(&call{nr: syscalls.Setuid, args: [6]uint64{0}}, &ev)
 	if !ev.Has.Has(driver.HasUID) || ev.UID != 0 {
 		t.Errorf("setuid: %+v", ev)
 	}
 
 	// A successful exec.
-	c = &call{nr: nrExecveat, args: [6]uint64{3}}
+	c = &call{nr: syscalls.Execveat, args: [6]uint64{3}}
 	c.path.set([]byte(""), true)
 	p := &driver.Process{Args: []string{"-c", "x"}}
 	d.decodeExec(c, p, &ev)
@@ -302,12 +303,12 @@ func TestSmallHelpers(t *testing.T) {
 			t.Errorf("isRestart(%d) = %v", tc.res, !tc.want)
 		}
 	}
-	for nr, want := range map[uint64]string{nrClone: "clone", nrFork: "fork", nrVfork: "vfork", nrClone3: "clone3", 0: "clone"} {
+	for nr, want := range map[uint64]string{syscalls.Clone: "clone", syscalls.Fork: "fork", syscalls.Vfork: "vfork", syscalls.Clone3: "clone3", 0: "clone"} {
 		if got := cloneType(nr).String(); got != want {
 			t.Errorf("cloneType(%d) = %s", nr, got)
 		}
 	}
-	c := &call{nr: nrOpen, res: 3, existed: true}
+	c := &call{nr: syscalls.Open, res: 3, existed: true}
 	c.path.set([]byte("/x"), true)
 	c.fd = fdDesc{ok: true, link: "/x", sock: sockDesc{ok: true, local: []byte{1, 0}}}
 	c.reset()
@@ -382,8 +383,8 @@ func callFromBytes(b []byte) *call {
 
 func FuzzDecodeCall(f *testing.F) {
 	f.Add([]byte{})
-	f.Add(append(binary.LittleEndian.AppendUint64(nil, nrOpenat), make([]byte, 64)...))
-	seed := binary.LittleEndian.AppendUint64(nil, nrConnect)
+	f.Add(append(binary.LittleEndian.AppendUint64(nil, syscalls.Openat), make([]byte, 64)...))
+	seed := binary.LittleEndian.AppendUint64(nil, syscalls.Connect)
 	seed = append(seed, make([]byte, 56)...)
 	seed = append(seed, 0, 0, 0, 0, 0, 16)
 	seed = append(seed, sockaddrIn("1.2.3.4", 80)...)
@@ -396,7 +397,7 @@ func FuzzDecodeCall(f *testing.F) {
 		if ev.Type != nrType(c.nr) || ev.Res != c.res {
 			t.Fatalf("type %v res %d for nr %d res %d", ev.Type, ev.Res, c.nr, c.res)
 		}
-		if ev.Has.Has(driver.HasPath) && len(ev.Path) > 0 && ev.Path[0] != '/' && c.base != "" && c.nr != nrExecve && c.nr != nrExecveat {
+		if ev.Has.Has(driver.HasPath) && len(ev.Path) > 0 && ev.Path[0] != '/' && c.base != "" && c.nr != syscalls.Execve && c.nr != syscalls.Execveat {
 			t.Fatalf("relative path %q with base %q", ev.Path, c.base)
 		}
 		d.decodeExec(c, nil, &ev)

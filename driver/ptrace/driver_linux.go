@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigilsec/vigil/driver"
 	"github.com/vigilsec/vigil/driver/procscan"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 // Options set on the helper until it execs the command (no fork or clone
@@ -623,12 +624,12 @@ func (t *tracer) execStop(pid int) {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 	}
-	if th.inSys && (th.c.nr == nrExecve || th.c.nr == nrExecveat) {
+	if th.inSys && (th.c.nr == syscalls.Execve || th.c.nr == syscalls.Execveat) {
 		th.execed = true
 	} else {
 		// An exec whose entry was not seen.
 		th.c.reset()
-		th.c.nr = nrExecve
+		th.c.nr = syscalls.Execve
 		t.emitExec(th)
 	}
 	t.resume(th, 0)
@@ -653,14 +654,14 @@ func (t *tracer) forkStop(parent *thread, cause int) {
 		return
 	}
 	child := int(msg)
-	var nr uint64 = nrClone
+	var nr uint64 = syscalls.Clone
 	var flags uint64
 	if t.getRegs(parent.tid) {
 		nr = t.regs.Orig_rax
 		switch nr {
-		case nrClone:
+		case syscalls.Clone:
 			flags = t.regs.Rdi
-		case nrClone3:
+		case syscalls.Clone3:
 			var b [8]byte
 			if n, err := t.mem.read(parent.tid, t.regs.Rdi, b[:]); err == nil && n == 8 {
 				flags = le.Uint64(b[:])
@@ -742,7 +743,7 @@ func (t *tracer) adoptOrphans() {
 		t.threads[pid] = th
 		if !isThread {
 			t.addProc(pid)
-			t.emitClone(th, &thread{tid: int(ppid), tgid: int(ppid)}, nrClone)
+			t.emitClone(th, &thread{tid: int(ppid), tgid: int(ppid)}, syscalls.Clone)
 		}
 		t.resume(th, 0)
 	}
@@ -829,47 +830,47 @@ func (t *tracer) entry(th *thread) {
 	raw := func(dst *capture, addr uint64) { t.mem.str(tid, addr, dst) }
 	at := func(i int) int64 { return int64(int32(a[i])) }
 	switch c.nr {
-	case nrOpen, nrCreat:
+	case syscalls.Open, syscalls.Creat:
 		path(&c.path, &c.base, a[0], atFDCWD)
-	case nrOpenat:
+	case syscalls.Openat:
 		path(&c.path, &c.base, a[1], at(0))
-	case nrOpenat2:
+	case syscalls.Openat2:
 		path(&c.path, &c.base, a[1], at(0))
 		n := min(a[3], openHowSize)
 		t.mem.bytes(tid, a[2], int(n), &c.how)
-	case nrExecve:
+	case syscalls.Execve:
 		raw(&c.path, a[0])
-	case nrExecveat:
+	case syscalls.Execveat:
 		raw(&c.path, a[1])
-	case nrUnlinkat, nrMkdirat, nrFchmodat, nrFchownat, nrFchmodat2:
+	case syscalls.Unlinkat, syscalls.Mkdirat, syscalls.Fchmodat, syscalls.Fchownat, syscalls.Fchmodat2:
 		path(&c.path, &c.base, a[1], at(0))
-	case nrUnlink, nrRmdir, nrMkdir, nrChmod, nrChown, nrLchown, nrUmount2, nrChdir, nrChroot:
+	case syscalls.Unlink, syscalls.Rmdir, syscalls.Mkdir, syscalls.Chmod, syscalls.Chown, syscalls.Lchown, syscalls.Umount2, syscalls.Chdir, syscalls.Chroot:
 		path(&c.path, &c.base, a[0], atFDCWD)
-	case nrMount:
+	case syscalls.Mount:
 		path(&c.path, &c.base, a[1], atFDCWD)
 		raw(&c.str, a[2])
 		raw(&c.str2, a[0])
-	case nrMemfdCreate:
+	case syscalls.MemfdCreate:
 		raw(&c.str, a[0])
-	case nrInitModule:
+	case syscalls.InitModule:
 		raw(&c.str, a[2])
-	case nrFinitModule:
+	case syscalls.FinitModule:
 		raw(&c.str, a[1])
-	case nrRename, nrLink:
+	case syscalls.Rename, syscalls.Link:
 		path(&c.path, &c.base, a[0], atFDCWD)
 		path(&c.path2, &c.base2, a[1], atFDCWD)
-	case nrRenameat, nrRenameat2, nrLinkat:
+	case syscalls.Renameat, syscalls.Renameat2, syscalls.Linkat:
 		path(&c.path, &c.base, a[1], at(0))
 		path(&c.path2, &c.base2, a[3], at(2))
-	case nrSymlink:
+	case syscalls.Symlink:
 		raw(&c.path, a[0])
 		path(&c.path2, &c.base2, a[1], atFDCWD)
-	case nrSymlinkat:
+	case syscalls.Symlinkat:
 		raw(&c.path, a[0])
 		path(&c.path2, &c.base2, a[2], at(1))
 	}
 	switch c.nr {
-	case nrOpen, nrCreat, nrOpenat, nrOpenat2:
+	case syscalls.Open, syscalls.Creat, syscalls.Openat, syscalls.Openat2:
 		flags, _ := openFlags(c)
 		if flags&oCreat != 0 && flags&oExcl == 0 && c.path.ok {
 			c.existed, c.existedOK = t.fds.exists(tid, c.base, c.path.b)
@@ -891,14 +892,14 @@ func (t *tracer) exit(th *thread) {
 		t.fds.describe(tid, pidfd, fd, &c.fd)
 	}
 	switch c.nr {
-	case nrConnect, nrBind:
+	case syscalls.Connect, syscalls.Bind:
 		t.mem.bytes(tid, a[1], int(min(a[2], sockaddrMax)), &c.sockaddr)
-	case nrSendto:
+	case syscalls.Sendto:
 		t.mem.bytes(tid, a[4], int(min(a[5], sockaddrMax)), &c.sockaddr)
 		if c.res > 0 {
 			t.mem.bytes(tid, a[1], int(min(uint64(c.res), snaplen)), &c.data)
 		}
-	case nrRecvfrom:
+	case syscalls.Recvfrom:
 		if a[5] != 0 && a[4] != 0 {
 			var b [4]byte
 			if n, err := t.mem.read(tid, a[5], b[:]); err == nil && n == 4 {
@@ -908,7 +909,7 @@ func (t *tracer) exit(th *thread) {
 		if c.res > 0 {
 			t.mem.bytes(tid, a[1], int(min(uint64(c.res), snaplen)), &c.data)
 		}
-	case nrSendmsg, nrRecvmsg:
+	case syscalls.Sendmsg, syscalls.Recvmsg:
 		var m [msghdrSize]byte
 		if n, err := t.mem.read(tid, a[1], m[:]); err != nil || n != len(m) {
 			return
@@ -931,15 +932,15 @@ func (t *tracer) exit(th *thread) {
 // driver chooses it.
 func eventFD(c *call) (int64, bool) {
 	switch c.nr {
-	case nrOpen, nrCreat, nrOpenat, nrOpenat2, nrMemfdCreate, nrSocket, nrAccept, nrAccept4:
+	case syscalls.Open, syscalls.Creat, syscalls.Openat, syscalls.Openat2, syscalls.MemfdCreate, syscalls.Socket, syscalls.Accept, syscalls.Accept4:
 		return c.res, c.res >= 0
-	case nrDup, nrDup2, nrDup3:
+	case syscalls.Dup, syscalls.Dup2, syscalls.Dup3:
 		if c.res >= 0 {
 			return c.res, true
 		}
 		return int64(int32(c.args[0])), true
-	case nrFchmod, nrFchown, nrSetns, nrFchdir, nrFinitModule, nrConnect, nrBind, nrListen,
-		nrSendto, nrRecvfrom, nrSendmsg, nrRecvmsg:
+	case syscalls.Fchmod, syscalls.Fchown, syscalls.Setns, syscalls.Fchdir, syscalls.FinitModule, syscalls.Connect, syscalls.Bind, syscalls.Listen,
+		syscalls.Sendto, syscalls.Recvfrom, syscalls.Sendmsg, syscalls.Recvmsg:
 		return int64(int32(c.args[0])), true
 	}
 	return -1, false

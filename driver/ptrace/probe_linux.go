@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilsec/vigil/driver"
+	"github.com/vigilsec/vigil/driver/syscalls"
 )
 
 // probeTimeout bounds how long the probe's child may take.
@@ -41,7 +42,7 @@ func Probe() error {
 }
 
 func probe() error {
-	env := append(os.Environ(), helperEnv+"=probe:"+strconv.Itoa(nrGetppid))
+	env := append(os.Environ(), helperEnv+"=probe:"+strconv.Itoa(syscalls.Getppid))
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{"vigil-ptrace-probe"}, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},

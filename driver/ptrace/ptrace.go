@@ -115,7 +115,7 @@ func nrType(nr uint64) driver.EventType { return syscalls.Type(nr) }
 // never return: the seccomp filter does not stop on them.
 func childSide(nr uint64) bool {
 	switch nr {
-	case nrClone, nrFork, nrVfork, nrClone3, nrExit, nrExitGroup:
+	case syscalls.Clone, syscalls.Fork, syscalls.Vfork, syscalls.Clone3, syscalls.Exit, syscalls.ExitGroup:
 		return true
 	}
 	return false
@@ -133,7 +133,7 @@ func TracedSyscalls(types driver.EventTypeSet) []uint32 {
 		if t == driver.EventUnknown || childSide(n) {
 			continue
 		}
-		if all || types.Has(t) || n == nrExecve || n == nrExecveat {
+		if all || types.Has(t) || n == syscalls.Execve || n == syscalls.Execveat {
 			nrs = append(nrs, uint32(nr))
 		}
 	}
