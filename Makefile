@@ -63,7 +63,7 @@ bench-overhead: ## Slowdown of workloads under `vigil run --driver ebpf`, interl
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-overhead: must run as root" >&2; exit 2; fi
 	cd $(ROOT) && $(GO) run ./bench/overhead $(BENCH_FLAGS)
 
-run: build ## Build, then run bin/vigil with its embedded defaults (exits 2: no driver yet)
+run: build ## Build, then run the sensor (bin/vigil, as root) with its embedded defaults
 	$(BIN)
 
 clean: ## Remove bin/ and coverage output
