@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -29,6 +30,11 @@ import (
 
 // shutdownTimeout bounds how long outputs may take to flush at exit.
 const shutdownTimeout = 5 * time.Second
+
+// untilDelivered is the retry count of network sinks that keep an alert
+// until its receiver takes it: the queue bounds what waits, and shutdown's
+// deadline ends the retries.
+const untilDelivered = math.MaxInt32
 
 // loadConfig returns the configuration: -c FILE (or the embedded defaults)
 // with the -o overrides and the flags that stand for config keys applied.
@@ -163,7 +169,12 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 	}
 	if h := cfg.HTTPOutput; h.Enabled {
 		s, err := output.NewHTTP(h.URL, &output.HTTPOptions{
-			JSON: cfg.JSONOutput, UserAgent: h.UserAgent, Insecure: h.Insecure,
+			// A receiver that is down holds the alerts in the sink's
+			// bounded queue until it is back (or Vigil stops): retry
+			// until then, with backoff up to 5 s. Only what overflows
+			// the queue is lost, and counted.
+			Attempts: untilDelivered,
+			JSON:     cfg.JSONOutput, UserAgent: h.UserAgent, Insecure: h.Insecure,
 			CACert: h.CACert, CABundle: h.CABundle, CAPath: h.CAPath,
 			MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
 		})
