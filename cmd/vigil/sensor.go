@@ -207,7 +207,7 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 	if c := cfg.SlackOutput; c.Enabled {
 		s, err := output.NewSlack(c.WebhookURL, &output.SlackOptions{
 			MinimumPriority: c.MinimumPriority, Channel: c.Channel, Username: c.Username, IconURL: c.IconURL,
-			OutputFormat: c.OutputFormat,
+			OutputFormat: c.OutputFormat, HTTP: output.HTTPOptions{Attempts: untilDelivered},
 		})
 		if err != nil {
 			closeSinks(sinks)
@@ -220,7 +220,7 @@ func (e *env) buildOutputs(cfg *config.Config) (*output.Outputs, error) {
 			Index: c.Index, Username: c.Username, Password: c.Password, APIKey: c.APIKey,
 			MinimumPriority: c.MinimumPriority, BatchSize: c.BatchSize, FlushInterval: c.FlushInterval,
 			Formatter: f, OnError: func(err error) { e.log.Warn("elasticsearch_output", "err", err) },
-			HTTP: output.HTTPOptions{Insecure: c.Insecure, CACert: c.CACert, MTLS: c.ClientCert != "",
+			HTTP: output.HTTPOptions{Attempts: untilDelivered, Insecure: c.Insecure, CACert: c.CACert, MTLS: c.ClientCert != "",
 				ClientCert: c.ClientCert, ClientKey: c.ClientKey},
 		})
 		if err != nil {
