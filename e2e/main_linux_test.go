@@ -116,6 +116,11 @@ var drivers = []driverSpec{
 			"upstream/Find AWS Credentials":             fanotifyLateArgs,
 			"upstream/Disallowed SSH Connection Non Standard Port": "the connection is shorter than the " +
 				"sock_diag poll interval (one second)",
+			"default/exec from memfd": "proc.is_exe_from_memfd comes from /proc/PID/exe, read after the " +
+				"proc connector's exec event: the helper exits within microseconds, so the rule fires only " +
+				"some of the time",
+			"upstream/Fileless execution via memfd_create": "proc.is_exe_from_memfd comes from /proc/PID/exe, " +
+				"read after the exec: the helper exits within microseconds, so the rule fires only some of the time",
 			"upstream/Execution from /dev/shm": "its ./prog variant needs proc.cwd and proc.exe (argv[0]), " +
 				"which fanotify reads from /proc after the exec: a process that exits within microseconds " +
 				"has neither, so the rule fires only some of the time (the default suite's exec from " +
