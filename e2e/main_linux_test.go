@@ -112,6 +112,10 @@ var drivers = []driverSpec{
 				"only, not PTRACE_TRACEME",
 			"upstream/Drop and execute new binary in container": "only the host's mount namespace is watched " +
 				"and proc.is_exe_upper_layer is unavailable",
+			"default/miner": "its stratum+tcp:// variant needs proc.cmdline, which fanotify reads from " +
+				"/proc/PID/cmdline after the exec: a process that exits at once is often gone by then",
+			"upstream/System user interactive": "needs user.name of a process that exits at once " +
+				"(/bin/true as nobody); fanotify reads the credentials from /proc after the exec",
 			"upstream/Search Private Keys or Passwords": fanotifyLateArgs,
 			"upstream/Find AWS Credentials":             fanotifyLateArgs,
 			"upstream/Disallowed SSH Connection Non Standard Port": "the connection is shorter than the " +

@@ -87,6 +87,8 @@ type Stats struct {
 
 // State is the process table with its user and container caches.
 type State struct {
+	unknown driver.Process // what Handle knows of a process it has no entry for: its pid
+
 	procRoot      string
 	maxProcs      int
 	maxNeg        int
@@ -308,6 +310,12 @@ func (s *State) Handle(ev *driver.Event) {
 		}
 	}
 	if e == nil {
+		if ev.Proc == nil && ev.Pid > 0 {
+			// A process that is gone (a late event after its exit) or
+			// cannot be read: at least proc.pid is known.
+			s.unknown = driver.Process{Has: driver.ProcHasPid, Pid: ev.Pid, Tid: ev.Tid}
+			ev.Proc = &s.unknown
+		}
 		return
 	}
 	s.last = e

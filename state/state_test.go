@@ -221,7 +221,8 @@ func TestLazyLookup(t *testing.T) {
 	ev = openEv(999, 999)
 	ev.Time = t0 + 5e8
 	s.Handle(ev)
-	if ev.Proc != nil || s.Stats().LazyMisses != 1 {
+	// Unknown (negative-cached) pids get only their pid.
+	if ev.Proc == nil || ev.Proc.Has != driver.ProcHasPid || ev.Proc.Pid != 999 || s.Stats().LazyMisses != 1 {
 		t.Errorf("negative entry not used: %+v", ev.Proc)
 	}
 	ev.Time = t0 + 12e8
@@ -233,7 +234,7 @@ func TestLazyLookup(t *testing.T) {
 	// Zombies are not brought back.
 	ev = openEv(777, 777)
 	s.Handle(ev)
-	if ev.Proc != nil || s.Lookup(777) != nil {
+	if ev.Proc == nil || ev.Proc.Has != driver.ProcHasPid || ev.Proc.Pid != 777 || s.Lookup(777) != nil {
 		t.Errorf("zombie looked up: %+v", ev.Proc)
 	}
 	// Pid 0 and negative pids are never looked up.
