@@ -318,6 +318,10 @@ func TestPrivilegedFileOutputFullFilesystem(t *testing.T) {
 	// Still running, and stdout still gets alerts.
 	openN(t, marker, n)
 	d.waitFor("stdout alerts after the file errors", 10*time.Second, func() bool { return countMarker() == 2*n })
+	// The file sink has tried (and failed) them too before space returns.
+	pollMetrics(t, d, base, "file errors of the second batch", 10*time.Second, func(f map[string]*dto.MetricFamily) bool {
+		return metricValue(f, "vigil_output_errors_total", file...) >= 2*n
+	})
 	select {
 	case <-d.done:
 		t.Fatal("vigil exited")
