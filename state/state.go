@@ -88,6 +88,11 @@ type Stats struct {
 // State is the process table with its user and container caches.
 type State struct {
 	unknown driver.Process // what Handle knows of a process it has no entry for: its pid
+	// exited keeps the last processes removed from the table, so that
+	// events a driver reports after a process's exit (fanotify resolves
+	// opens and writes after the fact) still carry its context.
+	exited     [exitedKept]exitedProc
+	exitedNext int
 
 	procRoot      string
 	maxProcs      int
@@ -311,8 +316,12 @@ func (s *State) Handle(ev *driver.Event) {
 	}
 	if e == nil {
 		if ev.Proc == nil && ev.Pid > 0 {
-			// A process that is gone (a late event after its exit) or
-			// cannot be read: at least proc.pid is known.
+			if x := s.recentlyExited(ev.Pid); x != nil {
+				// A late event of a process that has exited.
+				ev.Proc, ev.Container = &x.proc, x.cont
+				return
+			}
+			// A process that cannot be read: at least proc.pid is known.
 			s.unknown = driver.Process{Has: driver.ProcHasPid, Pid: ev.Pid, Tid: ev.Tid}
 			ev.Proc = &s.unknown
 		}
@@ -779,6 +788,13 @@ func (s *State) remove(e *entry) {
 	if s.procs[e.proc.Pid] == e {
 		delete(s.procs, e.proc.Pid)
 	}
+	x := &s.exited[s.exitedNext]
+	s.exitedNext = (s.exitedNext + 1) % exitedKept
+	x.proc, x.cont = e.proc, nil
+	if e.cont != nil {
+		c := e.cont.c
+		x.cont = &c
+	}
 	s.setContainer(e, nil)
 	e.removed = true
 	if s.pending == e {
@@ -787,6 +803,27 @@ func (s *State) remove(e *entry) {
 	if s.last == e {
 		s.last = nil
 	}
+}
+
+// exitedKept is how many removed processes State keeps for late events.
+const exitedKept = 64
+
+// exitedProc is a removed process as it was, with a copy of its container.
+type exitedProc struct {
+	proc driver.Process
+	cont *driver.Container
+}
+
+// recentlyExited returns the most recently removed process with pid, or
+// nil.
+func (s *State) recentlyExited(pid int64) *exitedProc {
+	for i := 1; i <= exitedKept; i++ {
+		x := &s.exited[(s.exitedNext-i+exitedKept)%exitedKept]
+		if x.proc.Pid == pid && x.proc.Has.Has(driver.ProcHasPid) {
+			return x
+		}
+	}
+	return nil
 }
 
 // maxLinkCheck bounds the walk that keeps Parent chains free of cycles.

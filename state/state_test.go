@@ -671,3 +671,30 @@ func TestDriverCgroup(t *testing.T) {
 		cont(t, "host exec", he, "host", "")
 	})
 }
+
+// TestLateEventAfterExit checks that an event a driver reports after the
+// process's exit (fanotify resolves writes after the fact) still gets the
+// process's context.
+func TestLateEventAfterExit(t *testing.T) {
+	_, s := seeded(t, nil)
+	s.Handle(forkEv(200, 100, 5e9))
+	s.Handle(execEv(200, "/usr/bin/cat", "/etc/shadow"))
+	s.Handle(exitEv(200))
+	s.Handle(openEv(100, 100)) // the exit takes effect: 200 leaves the table
+	if s.Lookup(200) != nil {
+		t.Fatal("process 200 still in the table after its exit")
+	}
+	late := openEv(200, 200)
+	s.Handle(late)
+	if p := late.Proc; p == nil || p.Pid != 200 || p.Name != "cat" || p.UserName != "alice" {
+		t.Fatalf("late event's process = %+v", late.Proc)
+	}
+	if late.Container == nil || late.Container.ID != "host" {
+		t.Errorf("late event's container = %+v", late.Container)
+	}
+	unknown := openEv(4242, 4242)
+	s.Handle(unknown)
+	if p := unknown.Proc; p == nil || p.Has != driver.ProcHasPid || p.Pid != 4242 {
+		t.Errorf("unknown pid's process = %+v", unknown.Proc)
+	}
+}
