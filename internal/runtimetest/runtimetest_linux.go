@@ -61,7 +61,7 @@ type Runtimes struct {
 	Base       string // temporary directory holding everything
 	Sock       string // containerd's socket (also serving the CRI)
 	DockerSock string // dockerd's socket
-	Image      string // the image tar (OCI layout and docker-archive)
+	ImageTar   string // the image tar (OCI layout and docker-archive)
 	HostData   string // a host directory the Run helpers bind-mount at /data
 	cleanups   []func()
 
@@ -272,12 +272,12 @@ state = "%[1]s/containerd/state"
 	}
 	r.t.Logf("containerd up after %v", time.Since(start).Round(time.Millisecond))
 
-	r.Image = filepath.Join(base, "image.tar")
-	if err := buildImage(r.Image); err != nil {
+	r.ImageTar = filepath.Join(base, "image.tar")
+	if err := buildImage(r.ImageTar); err != nil {
 		return fmt.Errorf("building the test image: %w", err)
 	}
 	for _, ns := range []string{"default", "k8s.io"} {
-		if _, err := r.Ctr(ns, "image", "import", r.Image); err != nil {
+		if _, err := r.Ctr(ns, "image", "import", r.ImageTar); err != nil {
 			return err
 		}
 	}
@@ -304,7 +304,7 @@ state = "%[1]s/containerd/state"
 	if err := WaitFor(20*time.Second, func() error { _, err := r.Docker("version"); return err }); err != nil {
 		return fmt.Errorf("dockerd did not answer: %w; log:\n%s", err, r.Log("dockerd"))
 	}
-	if _, err := r.Docker("load", "-q", "-i", r.Image); err != nil {
+	if _, err := r.Docker("load", "-q", "-i", r.ImageTar); err != nil {
 		return err
 	}
 	r.t.Logf("runtimes ready after %v", time.Since(start).Round(time.Millisecond))
@@ -609,16 +609,22 @@ func RandomID() string {
 	return hex.EncodeToString(b)
 }
 
-// CtrRun starts a ctr container with a read-only bind mount of hostdata
-// and returns its id and host pid.
+// CtrRun starts a ctr container running sleep with a read-only bind
+// mount of HostData at /data, and returns its id and host pid.
 func (r *Runtimes) CtrRun(t testing.TB, name string, privileged bool) (string, int) {
+	t.Helper()
+	return r.CtrRunCommand(t, name, privileged, "sleep", "600")
+}
+
+// CtrRunCommand is CtrRun with the container's command.
+func (r *Runtimes) CtrRunCommand(t testing.TB, name string, privileged bool, command ...string) (string, int) {
 	t.Helper()
 	id := RandomID()
 	args := []string{"run", "-d", "--label", "name=" + name, "--mount", "type=bind,src=" + r.HostData + ",dst=/data,options=rbind:ro"}
 	if privileged {
 		args = append(args, "--privileged")
 	}
-	args = append(args, "docker.io/local/busybox:1", id, "sleep", "600")
+	args = append(append(args, Image, id), command...)
 	if _, err := r.Ctr("default", args...); err != nil {
 		t.Fatal(err)
 	}
@@ -637,8 +643,16 @@ func (r *Runtimes) CtrRun(t testing.TB, name string, privileged bool) (string, i
 }
 
 // CRIRun starts a pod (host network, as kubelet's labels) with one
-// container through the CRI, and returns the container's id and pid.
+// container running sleep through the CRI, and returns the container's id
+// and pid.
 func (r *Runtimes) CRIRun(ctx context.Context, t testing.TB, pod, ns, name string) (string, int) {
+	t.Helper()
+	return r.CRIRunCommand(ctx, t, pod, ns, name, false, "sleep", "600")
+}
+
+// CRIRunCommand is CRIRun with the container's command, on a terminal
+// when tty is set.
+func (r *Runtimes) CRIRunCommand(ctx context.Context, t testing.TB, pod, ns, name string, tty bool, command ...string) (string, int) {
 	t.Helper()
 	c, err := CRIClient(r.Sock)
 	if err != nil {
@@ -663,8 +677,9 @@ func (r *Runtimes) CRIRun(ctx context.Context, t testing.TB, pod, ns, name strin
 	}
 	ccfg := &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: name},
-		Image:    &runtimeapi.ImageSpec{Image: "docker.io/local/busybox:1"},
-		Command:  []string{"sleep", "600"},
+		Image:    &runtimeapi.ImageSpec{Image: Image},
+		Command:  command,
+		Tty:      tty,
 		Mounts:   []*runtimeapi.Mount{{HostPath: r.HostData, ContainerPath: "/data", Readonly: true}},
 		Labels: map[string]string{"io.kubernetes.container.name": name, "io.kubernetes.pod.name": pod,
 			"io.kubernetes.pod.namespace": ns, "io.kubernetes.pod.uid": uid},
@@ -691,4 +706,10 @@ func (r *Runtimes) CRIRun(ctx context.Context, t testing.TB, pod, ns, name strin
 		t.Fatalf("container pid: %v %q", err, st.GetInfo()["info"])
 	}
 	return cr.GetContainerId(), info.Pid
+}
+
+// CtrExec runs a command in a running ctr container (namespace default)
+// and returns its output.
+func (r *Runtimes) CtrExec(id string, command ...string) (string, error) {
+	return r.Ctr("default", append([]string{"task", "exec", "--exec-id", "e" + RandomID()[:12], id}, command...)...)
 }
