@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -314,6 +315,24 @@ func TestResolver(t *testing.T) {
 	st := r.Stats()
 	if st.Lookups != 8 || st.Found != 2 || len(st.Down) != 1 {
 		t.Errorf("Stats = %+v", st)
+	}
+	want := []SourceState{{missing.Name(), false}, {"cri " + criPath, true}, {"docker " + dockerPath, true}}
+	if !slices.Equal(st.Sources, want) {
+		t.Errorf("Sources = %+v, want %+v", st.Sources, want)
+	}
+}
+
+// A source no lookup has asked yet is up when its socket exists.
+func TestResolverSourcesBeforeLookups(t *testing.T) {
+	dockerPath, calls := fakeDocker(t)
+	r := NewResolver([]Source{NewDocker(TypeDocker, []string{dockerPath}), NewContainerd([]string{"/nonexistent/containerd.sock"})}, nil)
+	defer r.Close()
+	want := []SourceState{{"docker " + dockerPath, true}, {"containerd /nonexistent/containerd.sock", false}}
+	if st := r.Stats(); !slices.Equal(st.Sources, want) || st.Lookups != 0 || len(st.Down) != 0 {
+		t.Errorf("Stats = %+v, want sources %+v", st, want)
+	}
+	if calls.Load() != 0 {
+		t.Errorf("Stats asked the runtime %d times", calls.Load())
 	}
 }
 

@@ -25,8 +25,9 @@ type Resolver struct {
 // tracked is a source with the reachability the Resolver last logged.
 type tracked struct {
 	Source
-	mu   sync.Mutex
-	down bool
+	mu    sync.Mutex
+	down  bool
+	asked bool // a lookup has reached the source (answered or failed)
 }
 
 // ResolverStats are a Resolver's counters.
@@ -36,6 +37,18 @@ type ResolverStats struct {
 	NotFound uint64   // lookups no source knew, with every source reachable
 	Failed   uint64   // lookups that failed with a source unreachable or in error
 	Down     []string // names of the sources last found unreachable
+	// Sources are the configured sources, in the order given to
+	// NewResolver, with their reachability.
+	Sources []SourceState
+}
+
+// SourceState is a source's reachability as a Resolver sees it.
+type SourceState struct {
+	Name string // the source's Name
+	// Up: the runtime answered the last lookup that asked it; before the
+	// first such lookup, one of the source's sockets exists (a source
+	// without known sockets counts as up until a lookup fails).
+	Up bool
 }
 
 // NewResolver returns a Resolver over sources. log receives one warning
@@ -107,7 +120,7 @@ func (r *Resolver) note(s *tracked, err error) {
 	down := err != nil && errors.Is(err, ErrUnavailable)
 	s.mu.Lock()
 	changed := s.down != down
-	s.down = down
+	s.down, s.asked = down, true
 	s.mu.Unlock()
 	if !changed {
 		return
@@ -123,17 +136,43 @@ func (r *Resolver) note(s *tracked, err error) {
 	}
 }
 
-// Stats returns the counters.
+// Stats returns the counters and the sources' reachability. A source no
+// lookup has asked yet is checked by looking for its socket (a stat, no
+// connection). It is safe to call concurrently with Lookup.
 func (r *Resolver) Stats() ResolverStats {
-	st := ResolverStats{Lookups: r.lookups.Load(), Found: r.found.Load(), NotFound: r.notFound.Load(), Failed: r.failed.Load()}
+	st := ResolverStats{Lookups: r.lookups.Load(), Found: r.found.Load(), NotFound: r.notFound.Load(), Failed: r.failed.Load(),
+		Sources: make([]SourceState, 0, len(r.sources))}
 	for _, s := range r.sources {
 		s.mu.Lock()
-		if s.down {
+		down, asked := s.down, s.asked
+		s.mu.Unlock()
+		if down {
 			st.Down = append(st.Down, s.Name())
 		}
-		s.mu.Unlock()
+		up := !down
+		if !asked {
+			if socks := socketsOf(s.Source); socks != nil {
+				_, err := socketPath(socks)
+				up = err == nil
+			}
+		}
+		st.Sources = append(st.Sources, SourceState{Name: s.Name(), Up: up})
 	}
 	return st
+}
+
+// socketsOf returns the sockets a source of this package tries, or nil
+// for another Source.
+func socketsOf(s Source) []string {
+	switch s := s.(type) {
+	case *Docker:
+		return s.sockets
+	case *CRI:
+		return s.conn.sockets
+	case *Containerd:
+		return s.conn.sockets
+	}
+	return nil
 }
 
 // Close closes the sources that hold connections.

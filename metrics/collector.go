@@ -57,6 +57,11 @@ var (
 		"Process-table entries evicted to stay within the size limit.")
 	descUserReloads = desc("state_user_reloads_total",
 		"Loads of the host's passwd and group files.")
+
+	descContainerLookups = desc("container_lookups_total",
+		"Container metadata lookups, by result (found, not_found, failed: a runtime could not be asked or answered with an error).", "result")
+	descRuntimeUp = desc("container_runtime_up",
+		"1 when the container runtime answered the last metadata lookup that asked it (before any, when its socket exists), else 0, by source (kind and sockets).", "source")
 )
 
 var allDescs = []*prometheus.Desc{
@@ -64,6 +69,7 @@ var allDescs = []*prometheus.Desc{
 	descAlerts, descRulesLoaded, descRulesEnabled,
 	descOutputAlerts, descDeliveries, descOutputErrors, descOutputDrops, descQueueLength, descQueueCapacity,
 	descProcs, descContainers, descLazyReads, descLazyMisses, descEvictions, descUserReloads,
+	descContainerLookups, descRuntimeUp,
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -110,6 +116,28 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		e.counter(descLazyMisses, st.LazyMisses)
 		e.counter(descEvictions, st.Evictions)
 		e.counter(descUserReloads, st.UserReloads)
+	}
+	if src.Containers != nil {
+		collectContainers(&e, src.Containers())
+	}
+}
+
+func collectContainers(e *emitter, st ContainerStats) {
+	e.counter(descContainerLookups, st.Found, LookupFound)
+	e.counter(descContainerLookups, st.NotFound, LookupNotFound)
+	e.counter(descContainerLookups, st.Failed, LookupFailed)
+	seen := make(map[string]bool, len(st.Runtimes))
+	for _, r := range st.Runtimes {
+		// Two sources of one name would be duplicate series: keep the first.
+		if seen[r.Source] {
+			continue
+		}
+		seen[r.Source] = true
+		up := 0.0
+		if r.Up {
+			up = 1
+		}
+		e.gauge(descRuntimeUp, up, r.Source)
 	}
 }
 

@@ -3,7 +3,7 @@
 // A Metrics owns its own registry (never the global one) holding a build-info
 // gauge, the Go runtime and process collectors, reload counters, and one
 // collector that reads the pipeline's Stats snapshots (sensor, outputs,
-// driver, state) when /metrics is scraped. Nothing is counted on the event
+// driver, state, container runtimes) when /metrics is scraped. Nothing is counted on the event
 // path: the sensor, drivers and outputs keep their own atomic counters, and
 // a scrape only copies them.
 //
@@ -17,6 +17,7 @@
 //		Outputs:     outs.Stats,
 //		DriverStats: func() metrics.DriverStats { return metrics.EBPFStats(d.Stats()) },
 //		State:       st.Stats,
+//		Containers:  func() metrics.ContainerStats { ... }, // from container.Resolver.Stats
 //	})
 //	m.SetRules(rs.Rules)
 //	// on every reload: m.RecordReload(err == nil); m.SetRules(newRules)
@@ -115,6 +116,40 @@ type Sources struct {
 	DriverStats func() DriverStats
 	// State provides process-table and container-cache figures.
 	State func() state.Stats
+	// Containers provides the container metadata lookups and the
+	// reachability of the container runtimes.
+	Containers func() ContainerStats
+}
+
+// Lookup results, the values of the result label of
+// vigil_container_lookups_total.
+const (
+	// LookupFound: a runtime answered with the container's metadata.
+	LookupFound = "found"
+	// LookupNotFound: every runtime answered, none knew the container.
+	LookupNotFound = "not_found"
+	// LookupFailed: no runtime knew the container and one could not be
+	// asked (socket missing, runtime down) or answered with an error.
+	LookupFailed = "failed"
+)
+
+// ContainerStats are the container metadata resolver's counters as the
+// metrics see them (cmd converts container.ResolverStats; this package
+// does not import the runtime clients).
+type ContainerStats struct {
+	// Lookups by result: LookupFound, LookupNotFound, LookupFailed.
+	Found, NotFound, Failed uint64
+	// Runtimes are the configured runtime sources.
+	Runtimes []RuntimeState
+}
+
+// RuntimeState is one container runtime source: vigil_container_runtime_up.
+type RuntimeState struct {
+	// Source names it: its kind and sockets ("docker /var/run/docker.sock").
+	Source string
+	// Up: the runtime answered the last lookup that asked it (before
+	// any, its socket exists).
+	Up bool
 }
 
 // Metrics is Vigil's Prometheus registry. Its methods may be called from

@@ -153,6 +153,13 @@ func fakeSources() Sources {
 		State: func() state.Stats {
 			return state.Stats{Procs: 120, Containers: 3, LazyReads: 8, LazyMisses: 2, Evictions: 1, UserReloads: 5}
 		},
+		Containers: func() ContainerStats {
+			return ContainerStats{Found: 11, NotFound: 2, Failed: 4, Runtimes: []RuntimeState{
+				{Source: "docker /var/run/docker.sock", Up: true},
+				{Source: "containerd /run/containerd/containerd.sock", Up: false},
+				{Source: "docker /var/run/docker.sock", Up: false}, // a duplicate: the first counts
+			}}
+		},
 	}
 }
 
@@ -184,12 +191,12 @@ func TestScrape(t *testing.T) {
 		"vigil_output_alerts_total", "vigil_output_deliveries_total", "vigil_output_errors_total",
 		"vigil_output_drops_total", "vigil_reloads_total", "vigil_recorder_errors_total",
 		"vigil_state_lazy_reads_total", "vigil_state_lazy_misses_total", "vigil_state_evictions_total",
-		"vigil_state_user_reloads_total",
+		"vigil_state_user_reloads_total", "vigil_container_lookups_total",
 	}
 	gauges := []string{
 		"vigil_output_queue_length", "vigil_output_queue_capacity", "vigil_rules_loaded", "vigil_rules_enabled",
 		"vigil_build_info", "vigil_last_event_timestamp_seconds", "vigil_state_processes", "vigil_state_containers",
-		"process_resident_memory_bytes", "go_goroutines",
+		"vigil_container_runtime_up", "process_resident_memory_bytes", "go_goroutines",
 	}
 	for _, n := range counters {
 		wantType(t, fams, n, dto.MetricType_COUNTER)
@@ -240,6 +247,11 @@ func TestScrape(t *testing.T) {
 		{"vigil_state_lazy_misses_total", nil, 2},
 		{"vigil_state_evictions_total", nil, 1},
 		{"vigil_state_user_reloads_total", nil, 5},
+		{"vigil_container_lookups_total", []string{"result=found"}, 11},
+		{"vigil_container_lookups_total", []string{"result=not_found"}, 2},
+		{"vigil_container_lookups_total", []string{"result=failed"}, 4},
+		{"vigil_container_runtime_up", []string{"source=docker /var/run/docker.sock"}, 1},
+		{"vigil_container_runtime_up", []string{"source=containerd /run/containerd/containerd.sock"}, 0},
 	}
 	for _, c := range checks {
 		if got := value(t, fams, c.name, c.labels...); got != c.want {
@@ -323,7 +335,8 @@ func TestNoSources(t *testing.T) {
 			t.Errorf("%s missing", n)
 		}
 	}
-	for _, n := range []string{"vigil_events_total", "vigil_output_deliveries_total", "vigil_kernel_drops_total", "vigil_state_processes"} {
+	for _, n := range []string{"vigil_events_total", "vigil_output_deliveries_total", "vigil_kernel_drops_total", "vigil_state_processes",
+		"vigil_container_lookups_total", "vigil_container_runtime_up"} {
 		if fams[n] != nil {
 			t.Errorf("%s present without a source", n)
 		}

@@ -317,6 +317,19 @@ func driverStats(drv driver.Driver) func() metrics.DriverStats {
 	return nil
 }
 
+// containerStats adapts the container metadata resolver's counters for
+// the metrics.
+func containerStats(res *container.Resolver) func() metrics.ContainerStats {
+	return func() metrics.ContainerStats {
+		st := res.Stats()
+		out := metrics.ContainerStats{Found: st.Found, NotFound: st.NotFound, Failed: st.Failed}
+		for _, s := range st.Sources {
+			out.Runtimes = append(out.Runtimes, metrics.RuntimeState{Source: s.Name, Up: s.Up})
+		}
+		return out
+	}
+}
+
 // fileExists reports whether path exists.
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
@@ -383,6 +396,7 @@ func (e *env) runSensor(opts *runOptions) error {
 	}
 
 	var st *state.State
+	var res *container.Resolver
 	dopts := &driver.Options{EventTypes: eng.EventTypes(), SelfPID: os.Getpid()}
 	if f.Name != replay.Name {
 		st, err = state.New(nil)
@@ -394,7 +408,7 @@ func (e *env) runSensor(opts *runOptions) error {
 		}
 		// Container metadata from the runtimes of container_engines, and
 		// a container event for every new container.
-		res := container.NewResolver(container.SourcesFromConfig(cfg.ContainerEngines), e.log)
+		res = container.NewResolver(container.SourcesFromConfig(cfg.ContainerEngines), e.log)
 		defer res.Close()
 		st.SetMetadata(&state.MetadataOptions{Events: true,
 			Lookup: func(ctx context.Context, id state.CgroupID, c *driver.Container) error {
@@ -453,6 +467,9 @@ func (e *env) runSensor(opts *runOptions) error {
 	src := metrics.Sources{Driver: f.Name, Sensor: sen.Stats, Outputs: outs.Stats, DriverStats: driverStats(drv)}
 	if st != nil {
 		src.State = st.Stats
+	}
+	if res != nil {
+		src.Containers = containerStats(res)
 	}
 	mtr.SetSources(src)
 	mtr.SetRules(rs.Rules)
