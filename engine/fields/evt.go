@@ -476,8 +476,9 @@ func bindRawArg(arg string, hasArg bool) (Extractor, error) {
 	}), nil
 }
 
-// bindAbsPath binds evt.abspath[src|dst|0|1|2].
-func bindAbsPath(arg string, hasArg bool) (Extractor, error) {
+// absPathSlots returns, for every event type, the argument evt.abspath
+// with argument arg reads (akNone for types it does not apply to).
+func absPathSlots(arg string, hasArg bool) (*[driver.NumEventTypes]argKind, error) {
 	dst := false
 	switch arg {
 	case "src", "0", "1":
@@ -485,7 +486,7 @@ func bindAbsPath(arg string, hasArg bool) (Extractor, error) {
 		dst = true
 	default:
 		if hasArg {
-			return Extractor{}, fmt.Errorf("field evt.abspath: argument must be src or dst, got %q", arg)
+			return nil, fmt.Errorf("field evt.abspath: argument must be src or dst, got %q", arg)
 		}
 	}
 	two := map[string]bool{"renameat": true, "renameat2": true, "linkat": true}
@@ -502,6 +503,15 @@ func bindAbsPath(arg string, hasArg bool) (Extractor, error) {
 		case one[n]:
 			sel[i] = akPath
 		}
+	}
+	return &sel, nil
+}
+
+// bindAbsPath binds evt.abspath[src|dst|0|1|2].
+func bindAbsPath(arg string, hasArg bool) (Extractor, error) {
+	sel, err := absPathSlots(arg, hasArg)
+	if err != nil {
+		return Extractor{}, err
 	}
 	var sc scratch
 	return strX(func(ev *driver.Event) (string, bool) {

@@ -128,4 +128,9 @@ type Field struct {
 	// hasArg false when none was given) into an extractor. It returns an
 	// error naming the problem for a missing, superfluous or bad argument.
 	Bind func(arg string, hasArg bool) (Extractor, error)
+	// Needs says which availability bits a use of the field (with its
+	// argument) needs to have a value, per event type; see FieldNeeds.
+	// Nil means that the field needs nothing. Every built-in field
+	// declares it.
+	Needs func(arg string, hasArg bool) NeedsByType
 }

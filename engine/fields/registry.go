@@ -110,6 +110,7 @@ func (r *Registry) Len() int { return len(r.order) }
 
 var defaultRegistry = sync.OnceValue(func() *Registry {
 	r := NewRegistry()
+	needs := needsTable()
 	for _, defs := range [][]*Field{
 		evtFields(),
 		procFields(),
@@ -122,6 +123,9 @@ var defaultRegistry = sync.OnceValue(func() *Registry {
 		k8sFields(),
 	} {
 		for _, f := range defs {
+			if f.Needs = needs[f.Name]; f.Needs == nil {
+				panic("fields: " + f.Name + " does not declare its needs") // a bug in the built-in tables
+			}
 			if err := r.Add(f); err != nil {
 				panic(err) // a bug in the built-in tables
 			}
