@@ -150,6 +150,8 @@ func TestRealRuntimes(t *testing.T) {
 		}
 	})
 
+	t.Run("docker socket missing", func(t *testing.T) { socketMissing(ctx, t, r) })
+
 	t.Run("containerd down", func(t *testing.T) {
 		if ctrID == "" {
 			t.Skip("no ctr container")
