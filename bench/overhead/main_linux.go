@@ -25,11 +25,23 @@ type bench struct {
 	dir       string
 	vigil     string
 	vigilArgs []string
-	nice      int
-	cpus      int
-	bpfStats  bool
-	settle    time.Duration
-	iters     struct{ open, exec, connect, build int }
+	// procscanBin is a vigil whose procscan polls every procscanInterval
+	// ("" when the harness did not build one: -vigil was given).
+	procscanBin      string
+	procscanInterval time.Duration
+	nice             int
+	cpus             int
+	bpfStats         bool
+	settle           time.Duration
+	iters            struct{ open, exec, connect, build int }
+	procscan         struct {
+		procs int
+		time  time.Duration
+	}
+	churn struct {
+		execs, opens int
+		pause        time.Duration
+	}
 	// vigilPID is the harness's own vigil while one runs.
 	vigilPID int
 }
@@ -48,24 +60,40 @@ func main() {
 	os.Exit(run())
 }
 
+// options are the flags that do not live in bench.
+type options struct {
+	rounds            int
+	workloads, config string
+	vigilBin          string
+	idle              time.Duration
+}
+
 func run() int {
 	var (
 		b         bench
-		rounds    = flag.Int("rounds", 7, "interleaved rounds (one run without and one with vigil) per workload")
-		names     = flag.String("workloads", "open,exec,connect,build", "comma-separated workloads to run")
-		vigilBin  = flag.String("vigil", "", "vigil binary to measure (default: build ./cmd/vigil of the committed HEAD into the scratch directory)")
-		vigilArgs = flag.String("vigil-args", "run --driver ebpf -o webserver.enabled=false", "arguments for vigil (space-separated); the web server is off so that the harness neither takes nor needs port 8765 that concurrent vigil instances use")
+		o         options
+		vigilArgs = flag.String("vigil-args", "-o webserver.enabled=false", "arguments after `vigil run --driver NAME` (space-separated); the web server is off so that the harness neither takes nor needs port 8765 that concurrent vigil instances use")
 		scale     = flag.Float64("scale", 1, "multiply every iteration count (e.g. 0.2 for a quick try)")
-		idle      = flag.Duration("idle", 3*time.Second, "run vigil this long with no workload first, to measure the machine's background event rate (0: skip)")
 		jsonOut   = flag.Bool("json", false, "print the result as JSON on stdout instead of the table")
-		bpfStats  = flag.Bool("bpf-stats", false, "enable the kernel's BPF run-time statistics and report the time vigil's programs take per iteration (a diagnostic: the statistics themselves add a little overhead)")
+		bpfStats  = flag.Bool("bpf-stats", false, "enable the kernel's BPF run-time statistics and report the time the ebpf driver's programs take per iteration (a diagnostic: the statistics themselves add a little overhead)")
 	)
+	flag.IntVar(&o.rounds, "rounds", 7, "interleaved rounds (one run without a sensor and one per configuration, order rotating) per workload")
+	flag.StringVar(&o.workloads, "workloads", "open,exec,connect,build", "comma-separated workloads to run")
+	flag.StringVar(&o.config, "drivers", "ebpf,fanotify,procscan,auditd", "comma-separated configurations to compare with the baseline: vigil drivers (ebpf, fanotify, procscan) and auditd")
+	flag.StringVar(&o.vigilBin, "vigil", "", "vigil binary to measure (default: build ./cmd/vigil of the committed HEAD into the scratch directory; procscan then runs at its built-in interval)")
+	flag.DurationVar(&o.idle, "idle", 3*time.Second, "run each vigil this long with no workload first, to measure the machine's background event rate (0: skip)")
+	flag.DurationVar(&b.procscanInterval, "procscan-interval", 100*time.Millisecond, "procscan's poll interval (the harness builds a vigil with it)")
 	flag.IntVar(&b.iters.open, "open-iters", 800000, "open/read/close iterations per open run")
 	flag.IntVar(&b.iters.exec, "exec-iters", 2000, "fork+exec iterations per exec run")
 	flag.IntVar(&b.iters.connect, "connect-iters", 60000, "connections per connect run")
 	flag.IntVar(&b.iters.build, "build-reps", 3, "builds of the C project per build run")
-	flag.IntVar(&b.nice, "nice", 0, "run the workloads and vigil under nice -n N (e.g. -5 to shield them from other load; both sides alike)")
-	flag.DurationVar(&b.settle, "settle", 300*time.Millisecond, "wait after vigil's \"driver started\" before a run, so its start-up (process table seeding) is over")
+	flag.IntVar(&b.procscan.procs, "procscan-procs", 500, "idle processes to start for the procscan CPU measurement")
+	flag.DurationVar(&b.procscan.time, "procscan-time", 20*time.Second, "how long to measure procscan's CPU among the idle processes (0: skip)")
+	flag.IntVar(&b.churn.execs, "churn-execs", 10000, "short-lived processes of the RSS churn measurement (0 and -churn-opens 0: skip)")
+	flag.IntVar(&b.churn.opens, "churn-opens", 100000, "file opens of the RSS churn measurement")
+	flag.DurationVar(&b.churn.pause, "churn-pause", 3*time.Second, "wait after the churn before reading vigil's RSS again")
+	flag.IntVar(&b.nice, "nice", 0, "run the workloads and the sensors under nice -n N (e.g. -5 to shield them from other load; all sides alike)")
+	flag.DurationVar(&b.settle, "settle", 300*time.Millisecond, "wait after a sensor is ready (vigil's \"driver started\") before a run, so its start-up (process table seeding) is over")
 	flag.Parse()
 	b.vigilArgs = strings.Fields(*vigilArgs)
 	b.bpfStats = *bpfStats
@@ -75,7 +103,7 @@ func run() int {
 	}
 
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "bench-overhead: must run as root (vigil's eBPF driver needs it)")
+		fmt.Fprintln(os.Stderr, "bench-overhead: must run as root (the ebpf and fanotify drivers and auditd need it)")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
@@ -99,7 +127,7 @@ func run() int {
 		}
 		defer closer.Close()
 	}
-	rep, err := b.measure(ctx, *rounds, *names, *vigilBin, *idle)
+	rep, err := b.measure(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-overhead:", err)
 		return 1
@@ -115,13 +143,13 @@ func run() int {
 	return 0
 }
 
-func (b *bench) measure(ctx context.Context, rounds int, names, vigilBin string, idle time.Duration) (*report, error) {
-	if rounds < 1 {
+func (b *bench) measure(ctx context.Context, o options) (*report, error) {
+	if o.rounds < 1 {
 		return nil, errors.New("-rounds must be at least 1")
 	}
 	all := b.workloads()
 	var selected []workload
-	for _, n := range strings.Split(names, ",") {
+	for _, n := range strings.Split(o.workloads, ",") {
 		i := slices.IndexFunc(all, func(w workload) bool { return w.name == strings.TrimSpace(n) })
 		if i < 0 {
 			return nil, fmt.Errorf("unknown workload %q (have open, exec, connect, build)", n)
@@ -133,29 +161,70 @@ func (b *bench) measure(ctx context.Context, rounds int, names, vigilBin string,
 		BPFStats: b.bpfStats,
 		Command:  strings.Join(os.Args, " "),
 		Started:  time.Now(),
-		Rounds:   rounds,
+		Rounds:   o.rounds,
 		Machine:  machineInfo(),
 	}
-	if err := b.prepare(ctx, vigilBin, &rep.Vigil); err != nil {
+	if err := b.prepare(ctx, o.vigilBin, &rep.Vigil); err != nil {
 		return nil, err
 	}
-
-	if idle > 0 {
-		progress("idle: vigil for %s with no workload", idle)
-		s, err := b.idle(ctx, idle)
+	cfgs, err := b.configs(o.config)
+	if err != nil {
+		return nil, err
+	}
+	if i := slices.IndexFunc(cfgs, func(c config) bool { return c.name == "auditd" }); i >= 0 {
+		rep.Audit = &auditInfo{}
+		restore, err := b.prepareAudit(ctx, rep.Audit)
 		if err != nil {
-			return nil, err
+			progress("auditd is not measured: %v", err)
+			cfgs = slices.Delete(cfgs, i, i+1)
+		} else {
+			defer restore()
 		}
-		rep.Idle = s
-		progress("idle: %d events (%.0f/s), vigil CPU %.2f, VmHWM %s, drops %d", s.Events, s.EventsPerSec, s.CPUShare, mb(s.HWM), s.Drops)
+	}
+	for _, c := range cfgs {
+		rep.Configs = append(rep.Configs, configInfo{Name: c.name, Command: c.argv, Note: c.note})
+	}
+
+	if o.idle > 0 {
+		for _, c := range cfgs {
+			if !c.vigil {
+				continue
+			}
+			progress("idle: vigil --driver %s for %s with no workload", c.name, o.idle)
+			s, err := b.idle(ctx, c, o.idle)
+			if err != nil {
+				return nil, fmt.Errorf("idle %s: %w", c.name, err)
+			}
+			rep.Idle = append(rep.Idle, *s)
+			progress("idle %s: %d events (%.0f/s), vigil CPU %.3f, VmHWM %s, drops %d", c.name, s.Events, s.EventsPerSec, s.CPUShare, mb(s.HWM), s.Drops)
+		}
 	}
 
 	for _, w := range selected {
-		res, err := b.measureWorkload(ctx, w, rounds)
+		res, err := b.measureWorkload(ctx, w, cfgs, o.rounds)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", w.name, err)
 		}
 		rep.Workloads = append(rep.Workloads, res)
+	}
+	if i := slices.IndexFunc(cfgs, func(c config) bool { return c.name == "procscan" }); i >= 0 && b.procscan.time > 0 {
+		p, err := b.procscanCPU(ctx, cfgs[i])
+		if err != nil {
+			return nil, fmt.Errorf("procscan CPU: %w", err)
+		}
+		rep.Procscan = p
+	}
+	if b.churn.execs > 0 || b.churn.opens > 0 {
+		for _, c := range cfgs {
+			if !c.vigil {
+				continue
+			}
+			s, err := b.churnRSS(ctx, c)
+			if err != nil {
+				return nil, fmt.Errorf("churn %s: %w", c.name, err)
+			}
+			rep.Churn = append(rep.Churn, s)
+		}
 	}
 	rep.Machine.UptimeEnd = uptime()
 	rep.Duration = time.Since(rep.Started)
@@ -163,129 +232,14 @@ func (b *bench) measure(ctx context.Context, rounds int, names, vigilBin string,
 	return rep, nil
 }
 
-// prepare builds the helpers and vigil and writes the scratch file.
-func (b *bench) prepare(ctx context.Context, vigilBin string, info *vigilInfo) error {
-	src, err := helperSource()
-	if err != nil {
-		return err
+// measureWorkload runs w in rounds: each round one run without a sensor
+// and one with each configuration, the order rotating by one place per
+// round so that every side takes every place.
+func (b *bench) measureWorkload(ctx context.Context, w workload, cfgs []config, rounds int) (workloadResult, error) {
+	res := workloadResult{Name: w.name, Description: w.desc, Iterations: w.iterations, Unit: w.unit}
+	for _, c := range cfgs {
+		res.Configs = append(res.Configs, configResult{Config: c.name, Target: w.targets[c.name]})
 	}
-	progress("building the workload helper (gcc)")
-	if out, err := exec.CommandContext(ctx, "gcc", "-O2", "-Wall", "-o", b.path("loops"), src).CombinedOutput(); err != nil {
-		return fmt.Errorf("gcc %s: %w\n%s", src, err, out)
-	}
-	data := make([]byte, 4096)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	if err := os.WriteFile(b.path("scratch.dat"), data, 0o644); err != nil {
-		return err
-	}
-
-	info.Args = b.vigilArgs
-	info.Nice = b.nice
-	if vigilBin != "" {
-		abs, err := filepath.Abs(vigilBin)
-		if err != nil {
-			return err
-		}
-		b.vigil = abs
-		info.Binary = abs
-		info.Version = "given with -vigil"
-		return nil
-	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	// Build the committed tree (git archive HEAD), not the working tree:
-	// the checkout is shared, and others' uncommitted edits must not end
-	// up in the measured binary.
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--tags", "--always").Output()
-	if err != nil {
-		return fmt.Errorf("git describe (pass -vigil to measure a binary outside git): %w", err)
-	}
-	version := strings.TrimSpace(string(out))
-	tree := b.path("src")
-	if err := os.Mkdir(tree, 0o755); err != nil {
-		return err
-	}
-	progress("building vigil %s (git archive HEAD of %s)", version, root)
-	archive := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive --format=tar HEAD | tar -x -C "$2"`, "sh", root, tree)
-	if out, err := archive.CombinedOutput(); err != nil {
-		return fmt.Errorf("git archive HEAD: %w\n%s", err, out)
-	}
-	b.vigil = b.path("vigil")
-	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-X main.version="+version, "-o", b.vigil, "./cmd/vigil")
-	cmd.Dir = tree
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/vigil: %w\n%s", err, out)
-	}
-	if err := os.RemoveAll(tree); err != nil {
-		return err
-	}
-	info.Binary = "./cmd/vigil at HEAD, built by the harness"
-	info.Version = version
-	return nil
-}
-
-// helperSource finds csrc/loops.c beside this program's source.
-func helperSource() (string, error) {
-	cands := []string{"bench/overhead/csrc/loops.c", "csrc/loops.c"}
-	if _, file, _, ok := runtime.Caller(0); ok {
-		cands = append([]string{filepath.Join(filepath.Dir(file), "csrc", "loops.c")}, cands...)
-	}
-	for _, c := range cands {
-		if _, err := os.Stat(c); err == nil {
-			return filepath.Abs(c)
-		}
-	}
-	return "", errors.New("cannot find csrc/loops.c; run from the repository root")
-}
-
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the vigil module; run from the repository root or pass -vigil")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// idle runs vigil for d with no workload.
-func (b *bench) idle(ctx context.Context, d time.Duration) (*idleSample, error) {
-	v, err := startVigil(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	time.Sleep(b.settle)
-	cpu0, _ := procCPU(v.cmd.Process.Pid)
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-	}
-	p := v.snapshot()
-	res, err := v.stop()
-	if err != nil {
-		return nil, err
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return &idleSample{
-		Duration:     d,
-		Events:       res.Events,
-		EventsPerSec: float64(res.Events) / res.Lifetime.Seconds(),
-		CPUShare:     (p.CPU - cpu0).Seconds() / d.Seconds(),
-		HWM:          p.HWM,
-		Drops:        max(p.Drops, res.LogDrops),
-	}, nil
-}
-
-func (b *bench) measureWorkload(ctx context.Context, w workload, rounds int) (workloadResult, error) {
-	res := workloadResult{Name: w.name, Description: w.desc, Iterations: w.iterations, Unit: w.unit, Target: w.target}
 	if w.prepare != nil {
 		if err := w.prepare(ctx, b); err != nil {
 			return res, err
@@ -296,65 +250,44 @@ func (b *bench) measureWorkload(ctx context.Context, w workload, rounds int) (wo
 	if _, err := w.run(ctx, b); err != nil {
 		return res, err
 	}
+	sides := len(cfgs) + 1 // side 0 is the baseline
 	for i := range rounds {
-		r := round{VigilFirst: i%2 == 1}
-		var err error
-		if r.VigilFirst {
-			if r.With, r.Sensor, err = b.runWith(ctx, w); err == nil {
-				r.Without, err = w.run(ctx, b)
-			}
-		} else {
-			if r.Without, err = w.run(ctx, b); err == nil {
-				r.With, r.Sensor, err = b.runWith(ctx, w)
-			}
+		order := make([]int, sides)
+		for k := range sides {
+			order[(k+i)%sides] = k
 		}
-		if err != nil {
-			return res, err
+		var base runSample
+		basePos := 0
+		with := make([]round, len(cfgs))
+		for pos, k := range order {
+			if k == 0 {
+				s, err := w.run(ctx, b)
+				if err != nil {
+					return res, err
+				}
+				base, basePos = s, pos
+				continue
+			}
+			s, sen, err := b.runWith(ctx, cfgs[k-1], w)
+			if err != nil {
+				return res, fmt.Errorf("with %s: %w", cfgs[k-1].name, err)
+			}
+			with[k-1] = round{Position: pos, With: s, Sensor: sen}
 		}
-		res.Rounds = append(res.Rounds, r)
-		progress("%s round %d/%d: without %.3fs, with %.3fs, ratio %.3f (CPU ratio %.3f); vigil: %d events, %d drops, CPU/wall %.2f, VmHWM %s; load %.1f",
-			w.name, i+1, rounds, r.Without.Wall.Seconds(), r.With.Wall.Seconds(), r.Ratio(), r.CPURatio(),
-			r.Sensor.Events, r.Sensor.Drops, r.Sensor.CPU.Seconds()/r.With.Wall.Seconds(), mb(r.Sensor.HWM), r.With.Load1)
+		line := fmt.Sprintf("%s round %d/%d: baseline %.3fs (load %.1f)", w.name, i+1, rounds, base.Wall.Seconds(), base.Load1)
+		for k := range with {
+			r := &with[k]
+			r.Without, r.BaselinePosition = base, basePos
+			res.Configs[k].Rounds = append(res.Configs[k].Rounds, *r)
+			line += fmt.Sprintf("; %s %.3fs ×%.3f (%d events, %d drops, CPU %.2f, %s)", cfgs[k].name, r.With.Wall.Seconds(), r.Ratio(),
+				r.Sensor.Events, r.Sensor.Drops, r.Sensor.CPU.Seconds()/r.With.Wall.Seconds(), mb(r.Sensor.HWM))
+		}
+		progress("%s", line)
 	}
-	summarize(&res)
+	for k := range res.Configs {
+		summarize(&res.Configs[k], w.iterations)
+	}
 	return res, nil
-}
-
-// runWith starts vigil, runs the workload once, and stops vigil.
-func (b *bench) runWith(ctx context.Context, w workload) (runSample, sensorSample, error) {
-	var sen sensorSample
-	v, err := startVigil(ctx, b)
-	if err != nil {
-		return runSample{}, sen, err
-	}
-	b.vigilPID = v.cmd.Process.Pid
-	defer func() { b.vigilPID = 0 }()
-	sen.Ready = time.Since(v.started)
-	time.Sleep(b.settle)
-	pid := v.cmd.Process.Pid
-	cpu0, _ := procCPU(pid)
-	prog0, _ := bpfProgStats(pid)
-	s, runErr := w.run(ctx, b)
-	p := v.snapshot()
-	prog1, _ := bpfProgStats(pid)
-	res, stopErr := v.stop()
-	if err := errors.Join(runErr, stopErr); err != nil {
-		return s, sen, err
-	}
-	sen.Lifetime = res.Lifetime
-	sen.CPU = p.CPU - cpu0
-	sen.Events, sen.Alerts = res.Events, res.Alerts
-	sen.HWM = p.HWM
-	sen.Warnings = res.Warnings
-	sen.Programs = diffProgStats(prog0, prog1)
-	sen.Drops, sen.DropsSource = p.Drops, p.DropsSource
-	if p.DropsErr != nil {
-		sen.DropsSource = "vigil log only (" + p.DropsErr.Error() + ")"
-	}
-	if res.LogDrops > sen.Drops {
-		sen.Drops, sen.DropsSource = res.LogDrops, "vigil log"
-	}
-	return s, sen, nil
 }
 
 func progress(format string, args ...any) {

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "bench-overhead: Linux only (it measures vigil's eBPF driver)")
+	fmt.Fprintln(os.Stderr, "bench-overhead: Linux only (it measures vigil's Linux drivers and auditd)")
 	os.Exit(2)
 }

@@ -35,18 +35,45 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // procHWM returns VmHWM (peak RSS) of a process in bytes.
-func procHWM(pid int) (int64, error) {
+func procHWM(pid int) (int64, error) { return procStatus(pid, "VmHWM") }
+
+// procRSS returns VmRSS (current RSS) of a process in bytes.
+func procRSS(pid int) (int64, error) { return procStatus(pid, "VmRSS") }
+
+// procStatus returns a size field (in kB) of /proc/PID/status in bytes.
+func procStatus(pid int, key string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for l := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(l, key+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, errors.New("no VmHWM in status")
+	return 0, fmt.Errorf("no %s in status", key)
+}
+
+// procFDs returns the number of open descriptors of a process.
+func procFDs(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(ents), err
+}
+
+// processes counts the processes (not threads) on the machine.
+func processes() int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // otherVigils counts running processes named vigil that are not in skip.
