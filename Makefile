@@ -59,7 +59,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each
 bench: ## Run all benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-overhead: ## Slowdown of workloads under `vigil run --driver ebpf`, interleaved (root; flags in BENCH_FLAGS)
+bench-overhead: ## Slowdown of workloads under each vigil driver and auditd, interleaved; procscan CPU; RSS churn (root; flags in BENCH_FLAGS)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-overhead: must run as root" >&2; exit 2; fi
 	cd $(ROOT) && $(GO) run ./bench/overhead $(BENCH_FLAGS)
 
