@@ -7,7 +7,7 @@
 // clone3 in the child, execve/execveat, procexit). Handle applies an event
 // and points Event.Proc at the process table's entry, whose Parent chain
 // reaches the process's ancestors, and Event.Container at the process's
-// container ("host" for host processes).
+// container ("host", named "host" as Falco names it, for host processes).
 //
 // A process's container comes from its cgroup: from /proc/PID/cgroup when
 // the process is first read, and from the cgroup v2 path the driver reports
@@ -195,7 +195,7 @@ func New(opts *Options) (*State, error) {
 		procs:         make(map[int64]*entry),
 		containers:    make(map[string]*container),
 		neg:           make(map[int64]int64),
-		host:          &container{c: driver.Container{Has: driver.ContHasID, ID: "host", FullID: "host"}},
+		host:          &container{c: driver.Container{Has: driver.ContHasID | driver.ContHasName, ID: "host", FullID: "host", Name: "host"}},
 	}
 	s.users = newHostUsers(o.EtcDir, &s.gen)
 	for _, k := range []struct {
