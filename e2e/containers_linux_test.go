@@ -321,4 +321,3 @@ func (c *containerRun) exec(t *testing.T, id string, command ...string) {
 		t.Fatalf("in container %s: %v\n%s", id[:12], err, out)
 	}
 }
-
