@@ -270,3 +270,77 @@ func TestRealRuntimeChurn(t *testing.T) {
 		t.Errorf("resolver stats %+v, want %d found", rs, churnN)
 	}
 }
+
+// BenchmarkRealEnrichment measures state.Handle (process, user and
+// container enrichment) with 200 live ctr containers known to the state,
+// their metadata found: events round-robin over the containers' processes
+// ("containers=200"), and for comparison all from one of them
+// ("containers=1"). Event time advances 1 µs per event, so the check of
+// the host's user files happens once per million events. It needs
+// VIGIL_REQUIRE_RUNTIMES (~20 s of set-up).
+func BenchmarkRealEnrichment(b *testing.B) {
+	r := runtimetest.Require(b)
+	res := NewResolver([]Source{NewCRI([]string{r.Sock}), NewDocker(TypeDocker, []string{r.DockerSock}), NewContainerd([]string{r.Sock})}, nil)
+	defer res.Close()
+	st, err := state.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.SeedFromProc(); err != nil {
+		b.Fatal(err)
+	}
+	st.SetMetadata(&state.MetadataOptions{Events: true,
+		Lookup: func(ctx context.Context, id state.CgroupID, c *driver.Container) error {
+			return res.Fill(ctx, id.FullID, id.Type, c)
+		}})
+	defer st.CloseMetadata()
+	cs := startContainers(b, r, "ctr", "bench", churnN, churnPar)
+	defer removeContainers(b, r, "ctr", cs, churnPar)
+	now := time.Now().UnixNano()
+	err = runtimetest.WaitFor(30*time.Second, func() error {
+		n := 0
+		for _, c := range cs {
+			now += int64(time.Millisecond)
+			ev := openEvent(c.pid, now)
+			st.Handle(&ev)
+			if ev.Container == nil || ev.Container.Name != c.name {
+				n++
+			}
+		}
+		if n > 0 {
+			return fmt.Errorf("%d containers without their metadata", n)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	containerEvents(st)
+	if got := st.Stats().Containers; got < churnN {
+		b.Fatalf("%d containers in the cache", got)
+	}
+	for _, k := range []int{churnN, 1} {
+		b.Run("containers="+strconv.Itoa(k), func(b *testing.B) {
+			evs := make([]driver.Event, k)
+			for i := range evs {
+				evs[i] = openEvent(cs[i].pid, 0)
+			}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				now += int64(time.Microsecond)
+				ev := &evs[i]
+				ev.Time, ev.Proc, ev.Container = now, nil, nil
+				st.Handle(ev)
+				if i++; i == k {
+					i = 0
+				}
+			}
+			b.StopTimer()
+			if c := evs[0].Container; c == nil || c.Name != cs[0].name {
+				b.Fatalf("event not enriched: %+v", c)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
