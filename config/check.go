@@ -375,3 +375,16 @@ func (m *Metrics) check(ctx *checkCtx) {
 		ctx.errorf("interval", "expected at least 100ms, got %s", formatDuration(m.Interval))
 	}
 }
+
+func (e *ContainerEngines) check(ctx *checkCtx) {
+	if e.MetadataTimeout <= 0 {
+		ctx.errorf("metadata_timeout", "expected a positive duration, got %s", formatDuration(e.MetadataTimeout))
+	}
+	switch {
+	case e.MetadataWait < 0:
+		ctx.errorf("metadata_wait", "expected 0 or a positive duration, got %s", formatDuration(e.MetadataWait))
+	case e.MetadataTimeout > 0 && e.MetadataWait > e.MetadataTimeout:
+		ctx.errorf("metadata_wait", "expected at most metadata_timeout (%s), got %s",
+			formatDuration(e.MetadataTimeout), formatDuration(e.MetadataWait))
+	}
+}

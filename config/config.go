@@ -476,6 +476,15 @@ type ContainerEngines struct {
 	CRI        ContainerEngine `yaml:"cri"`
 	CRIO       ContainerEngine `yaml:"crio"`
 	Podman     ContainerEngine `yaml:"podman"`
+	// MetadataWait bounds how long the first event of a new container
+	// waits for the container's metadata, so that its first alerts carry
+	// name, image and pod; later events never wait, and metadata that
+	// arrives later fills the events after it. 0 does not wait. At most
+	// MetadataTimeout. Vigil's own: Falco has no such bound.
+	MetadataWait time.Duration `yaml:"metadata_wait"`
+	// MetadataTimeout bounds one metadata lookup (all runtimes asked);
+	// a failed lookup is retried with backoff. Vigil's own.
+	MetadataTimeout time.Duration `yaml:"metadata_timeout"`
 }
 
 // ContainerEngine is one container runtime: whether to query it and the
@@ -560,8 +569,10 @@ func Default() *Config {
 				"/run/crio/crio.sock",
 				"/run/k3s/containerd/containerd.sock",
 			}},
-			CRIO:   ContainerEngine{Enabled: true, Sockets: []string{"/run/crio/crio.sock"}},
-			Podman: ContainerEngine{Enabled: true, Sockets: []string{"/run/podman/podman.sock"}},
+			CRIO:            ContainerEngine{Enabled: true, Sockets: []string{"/run/crio/crio.sock"}},
+			Podman:          ContainerEngine{Enabled: true, Sockets: []string{"/run/podman/podman.sock"}},
+			MetadataWait:    150 * time.Millisecond,
+			MetadataTimeout: 5 * time.Second,
 		},
 	}
 }

@@ -22,6 +22,13 @@ func TestApply(t *testing.T) {
 		{name: "float", opts: []string{"syscall_event_drops.threshold=0.5"}, want: func(c *Config) { c.SyscallEventDrops.Threshold = 0.5 }},
 		{name: "duration", opts: []string{"metrics.interval=30s", "output_timeout=500"},
 			want: func(c *Config) { c.Metrics.Interval = 30 * time.Second; c.OutputTimeout = 500 * time.Millisecond }},
+		{name: "container metadata wait", opts: []string{"container_engines.metadata_wait=1s", "container_engines.metadata_timeout=2s"},
+			want: func(c *Config) {
+				c.ContainerEngines.MetadataWait = time.Second
+				c.ContainerEngines.MetadataTimeout = 2 * time.Second
+			}},
+		{name: "container metadata no wait", opts: []string{"container_engines.metadata_wait=0s"},
+			want: func(c *Config) { c.ContainerEngines.MetadataWait = 0 }},
 		{name: "dotted", opts: []string{"http_output.enabled=true", "http_output.url=http://localhost:2801/a=b"},
 			want: func(c *Config) { c.HTTPOutput.Enabled = true; c.HTTPOutput.URL = "http://localhost:2801/a=b" }},
 		{name: "empty string", base: "http_output:\n  user_agent: x\n", opts: []string{"http_output.user_agent="},
@@ -149,6 +156,10 @@ func TestApplyErrors(t *testing.T) {
 		{"priority=loud", `-o priority=loud: priority: expected one of emergency, alert, critical, error, warning, notice, informational, info, debug, got "loud"`},
 		{"http_output.enabled=true", "-o http_output.enabled=true: http_output.url: required when http_output is enabled"},
 		{"engine.kind=replay", "-o engine.kind=replay: engine.replay.capture_file: required when engine.kind is replay"},
+		{"container_engines.metadata_wait=10s", "-o container_engines.metadata_wait=10s: container_engines.metadata_wait: expected at most metadata_timeout (5s), got 10s"},
+		{"container_engines.metadata_wait=-1s", "-o container_engines.metadata_wait=-1s: container_engines.metadata_wait: expected 0 or a positive duration, got -1s"},
+		{"container_engines.metadata_wait=150", `-o container_engines.metadata_wait=150: container_engines.metadata_wait: expected a duration such as 1h, 30s or 1h30m, got "150"`},
+		{"container_engines.metadata_timeout=0s", "-o container_engines.metadata_timeout=0s: container_engines.metadata_timeout: expected a positive duration, got 0s"},
 	} {
 		t.Run(tc.opt, func(t *testing.T) {
 			c := Default()

@@ -410,7 +410,11 @@ func (e *env) runSensor(opts *runOptions) error {
 		// a container event for every new container.
 		res = container.NewResolver(container.SourcesFromConfig(cfg.ContainerEngines), e.log)
 		defer res.Close()
-		st.SetMetadata(&state.MetadataOptions{Events: true,
+		wait := cfg.ContainerEngines.MetadataWait
+		if wait == 0 {
+			wait = -1 // no wait (the state reads 0 as its default)
+		}
+		st.SetMetadata(&state.MetadataOptions{Events: true, Wait: wait, Timeout: cfg.ContainerEngines.MetadataTimeout,
 			Lookup: func(ctx context.Context, id state.CgroupID, c *driver.Container) error {
 				return res.Fill(ctx, id.FullID, id.Type, c)
 			}})
