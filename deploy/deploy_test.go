@@ -124,7 +124,7 @@ type expect struct {
 
 var allCaps = []string{"BPF", "PERFMON", "SYS_RESOURCE", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"}
 
-var defaultSockets = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock", "/var/run/docker.sock"}
+var defaultSockets = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock", "/run/podman/podman.sock", "/var/run/docker.sock"}
 
 // check asserts the properties every deployment of Vigil needs.
 func (m *manifests) check(t *testing.T, want expect) {
@@ -339,6 +339,7 @@ func (m *manifests) check(t *testing.T, want expect) {
 			t.Errorf("container_engines does not use %s (it has %v)", s, sockets)
 		}
 	}
+	used := map[string]bool{} // mount paths that hold a configured socket
 	for _, s := range sockets {
 		vm, hp := socketMount(s, hostMount)
 		switch {
@@ -346,6 +347,38 @@ func (m *manifests) check(t *testing.T, want expect) {
 			t.Errorf("runtime socket %s is not on a host mount", s)
 		case !vm.ReadOnly:
 			t.Errorf("runtime socket %s is mounted writable (%s)", s, vm.MountPath)
+		}
+		used[vm.MountPath] = true
+	}
+	// Each engine's sockets are that runtime's sockets on the host: the
+	// mount maps the path in the pod onto the runtime's host path.
+	for _, e := range []struct {
+		name string
+		e    config.ContainerEngine
+	}{{"docker", cfg.ContainerEngines.Docker}, {"containerd", cfg.ContainerEngines.Containerd}, {"cri", cfg.ContainerEngines.CRI},
+		{"crio", cfg.ContainerEngines.CRIO}, {"podman", cfg.ContainerEngines.Podman}} {
+		if !e.e.Enabled {
+			continue
+		}
+		for _, s := range e.e.Sockets {
+			vm, hp := socketMount(s, hostMount)
+			if hp == nil {
+				continue // reported above
+			}
+			host := hostRun(path.Join(hp.Path, strings.TrimPrefix(s, vm.MountPath)))
+			if !slices.Contains(engineHostSockets[e.name], host) {
+				t.Errorf("container_engines.%s uses %s, which is the host's %s; want one of %v", e.name, s, host, engineHostSockets[e.name])
+			}
+		}
+	}
+	// Every runtime mount holds a socket some engine uses.
+	for _, vm := range c.VolumeMounts {
+		hp := volumes[vm.Name].HostPath
+		if hp == nil || !strings.HasPrefix(vm.MountPath, "/run/") && !strings.HasPrefix(vm.MountPath, "/var/run/") || vm.MountPath == "/run/vigil" {
+			continue
+		}
+		if !used[vm.MountPath] {
+			t.Errorf("runtime mount %s (host %s) holds no socket of container_engines %v", vm.MountPath, hp.Path, sockets)
 		}
 	}
 	for _, p := range []string{"/var/log/vigil", "/run/vigil"} {
@@ -413,6 +446,26 @@ func socketMount(socket string, hostMount func(string) (corev1.VolumeMount, *cor
 		}
 	}
 	return corev1.VolumeMount{}, nil
+}
+
+// engineHostSockets are, for each container engine, the host paths of
+// the sockets of the runtimes that serve its API (/var/run written /run).
+var engineHostSockets = map[string][]string{
+	// The Docker Engine API: dockerd, and podman's compatible service.
+	"docker":     {"/run/docker.sock", "/run/podman/podman.sock"},
+	"containerd": {"/run/containerd/containerd.sock", "/run/k3s/containerd/containerd.sock"},
+	"cri":        {"/run/containerd/containerd.sock", "/run/k3s/containerd/containerd.sock", "/run/crio/crio.sock"},
+	"crio":       {"/run/crio/crio.sock"},
+	"podman":     {"/run/podman/podman.sock"},
+}
+
+// hostRun writes a host path under /var/run as the same path under /run
+// (/var/run is a link to /run on current distributions).
+func hostRun(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/var/run/"); ok {
+		return "/run/" + rest
+	}
+	return p
 }
 
 func checkMeta(t *testing.T, om metav1.ObjectMeta, namespace string) {
@@ -529,6 +582,12 @@ func TestDaemonSetManifest(t *testing.T) {
 		port:      8765,
 		metrics:   true,
 		sockets:   defaultSockets,
+		checkConfig: func(t *testing.T, c *config.Config) {
+			ce := c.ContainerEngines
+			if !ce.Docker.Enabled || !ce.Containerd.Enabled || !ce.CRI.Enabled || !ce.CRIO.Enabled || !ce.Podman.Enabled {
+				t.Errorf("an engine is disabled: %+v", ce)
+			}
+		},
 	})
 }
 
@@ -599,7 +658,13 @@ func TestHelmChart(t *testing.T) {
 	}{{
 		name:   "defaults",
 		values: "",
-		want:   expect{driver: "auto", caps: driverCaps["auto"], port: 8765, metrics: true, sockets: defaultSockets},
+		want: expect{driver: "auto", caps: driverCaps["auto"], port: 8765, metrics: true, sockets: defaultSockets,
+			checkConfig: func(t *testing.T, c *config.Config) {
+				ce := c.ContainerEngines
+				if !ce.Docker.Enabled || !ce.Containerd.Enabled || !ce.CRI.Enabled || !ce.CRIO.Enabled || !ce.Podman.Enabled {
+					t.Errorf("an engine is disabled: %+v", ce)
+				}
+			}},
 		check: func(t *testing.T, m *manifests, notes string) {
 			ds := m.daemonSets[0]
 			if img := ds.Spec.Template.Spec.Containers[0].Image; img != "ghcr.io/vigilsec/vigil:"+ch.Metadata.AppVersion {
@@ -673,7 +738,7 @@ extraEnv:
 				if !c.SlackOutput.Enabled || !c.NATSOutput.Enabled || !c.ElasticsearchOutput.Enabled || c.Priority != "warning" {
 					t.Error("free-form config keys were not merged")
 				}
-				if c.ContainerEngines.Docker.Enabled || c.ContainerEngines.CRIO.Enabled || !c.ContainerEngines.CRI.Enabled {
+				if ce := c.ContainerEngines; ce.Docker.Enabled || ce.CRIO.Enabled || ce.Podman.Enabled || !ce.CRI.Enabled || !ce.Containerd.Enabled {
 					t.Errorf("container_engines %+v", c.ContainerEngines)
 				}
 				want := []string{"/etc/vigil/rules.d/vigil_rules.yaml", "/etc/vigil/rules.d/zz_custom.yaml"}
