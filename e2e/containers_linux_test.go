@@ -52,7 +52,6 @@ var upstreamContainerRules = map[string]string{
 		"Kubernetes API server behind cluster DNS, and Vigil does not resolve names yet",
 	"Linux Kernel Module Injection Detected": "needs a successful init_module/finit_module from a container: " +
 		"loading a kernel module for real, which the tests do not do to the machine",
-	"Drop and execute new binary in container": "needs proc.is_exe_upper_layer, which no Vigil driver fills yet",
 }
 
 // upstreamContainerScenarios are the upstream rules TestRealContainers
@@ -64,6 +63,7 @@ var upstreamContainerScenarios = []string{
 	"Packet socket created in container",
 	"Debugfs Launched in Privileged Container",
 	"Detect release_agent File Container Escapes",
+	"Drop and execute new binary in container",
 }
 
 // TestRealContainersCoverUpstream checks that every rule of
@@ -244,6 +244,11 @@ func (c *containerRun) ctr(t *testing.T) {
 	c.expect(t, false, "Netcat with command execution", cid, meta(map[string]string{"proc.cmdline": "nc -l -p 5555 -e /bin/true"}))
 	c.expect(t, true, "Netcat Remote Code Execution in Container", cid, meta(map[string]string{"proc.name": "nc"}))
 	c.expect(t, true, "Redirect STDOUT/STDIN to Network Connection in Container", cid, meta(map[string]string{"proc.name": "nc"}))
+
+	// A program copied into the container (its overlay's upper layer) and
+	// run: busybox named sleep, which sleeps for a second.
+	c.exec(t, id, "sh", "-c", "cp /bin/busybox /tmp/sleep && /tmp/sleep 1")
+	c.expect(t, true, "Drop and execute new binary in container", cid, meta(map[string]string{"proc.exepath": "/tmp/sleep"}))
 
 	// arping opens an AF_PACKET socket (it may then fail on lo).
 	_, _ = c.rt.CtrExec(id, "arping", "-c", "1", "-w", "1", "-I", "lo", "127.0.0.1")

@@ -110,6 +110,16 @@ func (f *fakeFS) add(p fakeProc) {
 	}
 }
 
+func (f *fakeFS) symlink(target, path string) {
+	f.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Symlink(target, path); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fakeFS) del(pid int) {
 	os.RemoveAll(filepath.Join(f.proc, fmt.Sprint(pid)))
 }

@@ -95,6 +95,7 @@ type State struct {
 	exitedNext int
 
 	procRoot      string
+	hostRootDir   string // see hostRoot
 	maxProcs      int
 	maxNeg        int
 	negTTL        int64
@@ -154,6 +155,11 @@ type container struct {
 	refs  int
 	users *userDB // the container's own users; nil = the host's
 	m     contMeta
+
+	// The mounts of the last mount namespace one of its processes
+	// executed in (its mnt link), for proc.is_exe_upper_layer.
+	mntns  string
+	mounts []mount
 }
 
 // New returns an empty State. It reads the host's passwd and group files
@@ -623,6 +629,7 @@ func (s *State) exec(ev *driver.Event) *entry {
 			s.setContainer(e, s.containerFor(cg, ev.Pid))
 		}
 	}
+	s.exeLayer(e.cont, p)
 	return e
 }
 

@@ -30,7 +30,7 @@ func coverage() driver.Coverage {
 			"every x86_64 syscall can be reported with its result; arguments are decoded for the file, network, process, privilege, module, mount, bpf and namespace syscalls Falco rules use",
 			"32-bit (ia32 compat) syscalls are not reported",
 			"paths are made absolute against the dirfd or the working directory without following symlinks, as Falco does",
-			"proc.is_exe_upper_layer is always false (overlayfs layers are not inspected yet)",
+			"proc.is_exe_upper_layer and proc.is_exe_lower_layer are computed in user space after the exec, from the overlay mounts of the process's mount namespace (mountinfo) and the upper directory's files",
 			"procexit is reported when the last thread of a process exits; thread creation is reported only when clone or clone3 events are requested",
 			"fork and exec events carry the process's cgroup v2 path (at most its last 16 levels), so that short-lived container processes are attributed to their container; cgroup v1 hierarchies are not read",
 		},
