@@ -87,10 +87,6 @@ type driverSpec struct {
 var drivers = []driverSpec{
 	{
 		name: "ebpf",
-		blind: map[string]string{
-			"upstream/Drop and execute new binary in container": "the eBPF driver does not inspect overlayfs layers: " +
-				"proc.is_exe_upper_layer is always false (vigil probe says so)",
-		},
 	},
 	{
 		name: "fanotify",
@@ -108,10 +104,9 @@ var drivers = []driverSpec{
 			"upstream/Packet socket created in container":                       "no socket events (sock_diag polls TCP and UDP only)",
 			"upstream/Redirect STDOUT/STDIN to Network Connection in Container": "no dup events",
 			"upstream/Linux Kernel Module Injection Detected":                   "no init_module/finit_module events",
+			"upstream/Drop and execute new binary in container":                 exeOnPrivateMount,
 			"upstream/PTRACE anti-debug attempt": "the proc connector reports PTRACE_ATTACH and PTRACE_SEIZE " +
 				"only, not PTRACE_TRACEME",
-			"upstream/Drop and execute new binary in container": "only the host's mount namespace is watched " +
-				"and proc.is_exe_upper_layer is unavailable",
 			"default/miner": "its stratum+tcp:// variant needs proc.cmdline, which fanotify reads from " +
 				"/proc/PID/cmdline after the exec: a process that exits at once is often gone by then",
 			"upstream/System user interactive": "needs user.name of a process that exits at once " +
@@ -146,8 +141,7 @@ var drivers = []driverSpec{
 		name:  "ptrace",
 		trace: true,
 		blind: map[string]string{
-			"upstream/Drop and execute new binary in container": "proc.is_exe_upper_layer is always false " +
-				"on the ptrace driver (overlayfs layers are not inspected; vigil probe does not say so)",
+			"upstream/Drop and execute new binary in container": exeOnPrivateMount,
 		},
 		bugs: map[string]string{
 			"upstream/Disallowed SSH Connection Non Standard Port": "vigil trace sometimes never exits: the " +
@@ -157,6 +151,13 @@ var drivers = []driverSpec{
 		},
 	},
 }
+
+// exeOnPrivateMount is why the drivers that read the executable's path
+// from /proc miss the upstream drop-and-execute scenario.
+const exeOnPrivateMount = "this scenario's overlay is mounted below the root of a private mount namespace, and " +
+	"the driver reads the executable's path from /proc/PID/exe, which the kernel gives relative to that mount " +
+	"(/dropped), so the overlay it is on cannot be found; real containers, whose overlay is their root, are " +
+	"detected (TestRealContainers)"
 
 // fanotifyLateArgs is why fanotify misses rules on the arguments of
 // programs that exit within microseconds.

@@ -94,21 +94,32 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 // path in its upper directory, and in the lower layer otherwise. It needs
 // the executable's path and the driver's exe flags (the layer flags are
 // added to them). The mounts of the process's mount namespace are read
-// once per container and namespace.
+// once per container and namespace, and again when they do not place the
+// executable on an overlay.
 func (s *State) exeLayer(c *container, p *driver.Process) {
 	if c == nil || c == s.host || !p.Has.Has(driver.ProcHasExePath|driver.ProcHasExeFlags) ||
 		!strings.HasPrefix(p.ExePath, "/") {
 		return
 	}
 	pid := strconv.FormatInt(p.Pid, 10)
-	if ns, err := os.Readlink(filepath.Join(s.procRoot, pid, "ns", "mnt")); err == nil && ns != c.mntns {
+	read := func() {
 		if b, err := os.ReadFile(filepath.Join(s.procRoot, pid, "mountinfo")); err == nil {
-			c.mntns, c.mounts = ns, parseMounts(string(b))
+			c.mounts = parseMounts(string(b))
 		}
 	}
-	upper, rel, ok := upperFor(c.mounts, filepath.Clean(p.ExePath))
+	if ns, err := os.Readlink(filepath.Join(s.procRoot, pid, "ns", "mnt")); err == nil && ns != c.mntns {
+		c.mntns = ns
+		read()
+	}
+	path := filepath.Clean(p.ExePath)
+	upper, rel, ok := upperFor(c.mounts, path)
 	if !ok {
-		return
+		// Mounts may have changed since they were read (an overlay
+		// mounted later): read them again before concluding.
+		read()
+		if upper, rel, ok = upperFor(c.mounts, path); !ok {
+			return
+		}
 	}
 	// Cleaning the absolute path first kept it below the directory.
 	p.ExeUpperLayer = isRegularFile(filepath.Join(s.hostRoot(), upper, rel))
