@@ -61,7 +61,7 @@ bench: ## Run all benchmarks with allocation counts
 
 bench-overhead: ## Slowdown of workloads under each vigil driver and auditd, interleaved; procscan CPU; RSS churn (root; flags in BENCH_FLAGS)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-overhead: must run as root" >&2; exit 2; fi
-	cd $(ROOT) && $(GO) run ./bench/overhead $(BENCH_FLAGS)
+	@cd $(ROOT) && $(GO) run ./bench/overhead $(BENCH_FLAGS)
 
 run: build ## Build, then run the sensor (bin/vigil, as root) with its embedded defaults
 	$(BIN)

@@ -94,7 +94,15 @@ func run() int {
 	flag.DurationVar(&b.churn.pause, "churn-pause", 3*time.Second, "wait after the churn before reading vigil's RSS again")
 	flag.IntVar(&b.nice, "nice", 0, "run the workloads and the sensors under nice -n N (e.g. -5 to shield them from other load; all sides alike)")
 	flag.DurationVar(&b.settle, "settle", 300*time.Millisecond, "wait after a sensor is ready (vigil's \"driver started\") before a run, so its start-up (process table seeding) is over")
+	textFrom := flag.String("text", "", "print the tables of a report saved with -json from `FILE` and exit")
 	flag.Parse()
+	if *textFrom != "" {
+		if err := printSaved(*textFrom); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-overhead:", err)
+			return 1
+		}
+		return 0
+	}
 	b.vigilArgs = strings.Fields(*vigilArgs)
 	b.bpfStats = *bpfStats
 	b.cpus = runtime.NumCPU()

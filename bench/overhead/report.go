@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 )
@@ -319,6 +320,21 @@ type targetResult struct {
 	Target   string `json:"target"`
 	Measured string `json:"measured"`
 	Met      bool   `json:"met"`
+}
+
+// printSaved prints the tables of a report saved with -json.
+func printSaved(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r report
+	if err := json.NewDecoder(f).Decode(&r); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r.writeText(os.Stdout)
+	return nil
 }
 
 func (r *report) writeJSON(w io.Writer) error {
