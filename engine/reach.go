@@ -197,6 +197,9 @@ func newReachAnalysis(cond parse.Expr, reg *fields.Registry, types []driver.Even
 		case *parse.UnaryCheck:
 			visit(n.Left)
 		case *parse.BinaryCheck:
+			if _, ok := checkTypes(n); ok {
+				return // decided by the event type alone
+			}
 			visit(n.Left)
 			if t, ok := n.Right.(*parse.TransformerExpr); ok {
 				visit(t)

@@ -37,6 +37,9 @@ func TestReach(t *testing.T) {
 		without []string
 	}{
 		{cond: `evt.type = openat and fd.name = /etc/shadow`},
+		// evt.num = 0 never holds, whatever the driver fills.
+		{cond: `evt.type = openat and fd.name = /etc/shadow and not evt.num = 0`},
+		{cond: `evt.type = openat and evt.num > 0`, why: "needs evt.num, unavailable on drv"},
 		{cond: `evt.type = openat and evt.arg.flags contains O_WRONLY`,
 			why: "needs evt.arg.flags, unavailable on drv"},
 		// != on an unavailable field is false too.

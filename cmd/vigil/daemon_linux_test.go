@@ -146,6 +146,29 @@ func (d *daemon) stop() {
 	}
 }
 
+// TestStartupUncoverable checks that `vigil run` reports at start-up the
+// enabled rules that cannot fire on its driver, naming the fields they
+// need.
+func TestStartupUncoverable(t *testing.T) {
+	rules := writeFile(t, "fields.yaml", fieldRules)
+	d := startDaemon(t, "run", "--driver", "procscan", "--json", "-r", rules, "-o", "webserver.enabled=false")
+	for _, want := range []string{
+		`rule="executable created" why="needs evt.arg.mode, unavailable on procscan"`,
+		`rule="open or exec on cpu 0" why="needs evt.cpu, unavailable on procscan"`,
+	} {
+		d.waitLog(want)
+	}
+	d.mu.Lock()
+	for _, l := range d.logs {
+		if strings.Contains(l, "open unless executable") {
+			t.Errorf("a rule that can fire is reported: %s", l)
+		}
+	}
+	d.mu.Unlock()
+	// The test's cleanup kills the daemon: SIGTERM this early may arrive
+	// before the signal handler is installed.
+}
+
 func requireEBPF(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigilsec/vigil/driver"
 	"github.com/vigilsec/vigil/engine"
+	"github.com/vigilsec/vigil/engine/fields"
 	"github.com/vigilsec/vigil/rules"
 )
 
@@ -44,8 +45,9 @@ type jsonRule struct {
 	Condition  string   `json:"condition,omitempty"`
 	Output     string   `json:"output,omitempty"`
 	EventTypes []string `json:"event_types"`
-	Fires      *bool    `json:"fires,omitempty"` // with --driver: whether it can fire there
-	Why        string   `json:"why,omitempty"`   // why it cannot
+	Fires      *bool    `json:"fires,omitempty"`   // with --driver: whether it can fire there
+	Why        string   `json:"why,omitempty"`     // why it cannot
+	Without    []string `json:"without,omitempty"` // fields it fires without there
 }
 
 // ruleJSON returns the JSON form of r; details adds desc, condition and
@@ -104,8 +106,8 @@ func (e *env) listRulesFor(paths []string, driverName string, asJSON bool) error
 		for _, r := range rs.Rules {
 			j := ruleJSON(r, false)
 			if cov != nil {
-				why := uncoverable(r, *cov, driverName)
-				j.Fires, j.Why = new(why == ""), why
+				rc := reach(r, *cov)
+				j.Fires, j.Why, j.Without = new(rc.Fires), rc.Why(driverName), rc.Without
 			}
 			list = append(list, j)
 		}
@@ -121,9 +123,12 @@ func (e *env) listRulesFor(paths []string, driverName string, asJSON bool) error
 		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s", r.Name, r.Priority, r.Enabled,
 			commaList(r.Tags), commaList(r.EventTypes.Names()))
 		if cov != nil {
-			if why := uncoverable(r, *cov, driverName); why != "" {
-				fmt.Fprintf(tw, "\tcannot fire: %s", why)
-			} else {
+			switch rc := reach(r, *cov); {
+			case !rc.Fires:
+				fmt.Fprintf(tw, "\tcannot fire: %s", rc.Why(driverName))
+			case len(rc.Without) > 0:
+				fmt.Fprintf(tw, "\tcan fire, without %s", strings.Join(rc.Without, ", "))
+			default:
 				fmt.Fprint(tw, "\tcan fire")
 			}
 		}
@@ -137,12 +142,43 @@ func (e *env) listRulesFor(paths []string, driverName string, asJSON bool) error
 // metadata, whatever the driver.
 var sensorEvents = driver.NewEventTypeSet(driver.MustEventType("container"))
 
-// uncoverable says why r cannot fire on a driver with coverage cov, or ""
-// when it can: neither the driver nor the sensor produces any of the
-// rule's event types.
-func uncoverable(r *engine.Rule, cov driver.Coverage, name string) string {
-	if r.EventTypes.Intersect(cov.Events.Union(sensorEvents)).Empty() {
-		return "needs " + r.EventTypes.String() + " events, which " + name + " does not produce"
+// allContainerFields are the container availability bits; container
+// metadata comes from the state layer and the runtimes, whatever the
+// driver.
+const allContainerFields = driver.ContHasID | driver.ContHasName | driver.ContHasImage |
+	driver.ContHasImageID | driver.ContHasType | driver.ContHasPrivileged | driver.ContHasMounts |
+	driver.ContHasStart | driver.ContHasK8s | driver.ContHasHostNS | driver.ContHasUser | driver.ContHasIP
+
+// sensorCoverage returns a driver's coverage with what the sensor adds to
+// every driver's events: container events and metadata, and the user,
+// group and login names the state layer looks up from the ids the driver
+// reports.
+func sensorCoverage(cov driver.Coverage) driver.Coverage {
+	cov.Events = cov.Events.Union(sensorEvents)
+	cov.ContainerFields |= allContainerFields
+	if cov.ProcFields.Has(driver.ProcHasUser) {
+		cov.ProcFields |= driver.ProcHasUserName | driver.ProcHasGroupName
 	}
-	return ""
+	if cov.ProcFields.Has(driver.ProcHasLoginUID) {
+		cov.ProcFields |= driver.ProcHasLoginName
+	}
+	if cov.Fields.Has(driver.HasUID) {
+		cov.Fields |= driver.HasUIDName
+	}
+	return cov
+}
+
+// reach works out whether r can fire on a driver with coverage cov (the
+// sensor's additions included).
+func reach(r *engine.Rule, cov driver.Coverage) engine.Reach {
+	return r.Reach(sensorCoverage(cov), fields.Default())
+}
+
+// uncoverable says why r cannot fire on the driver named name with
+// coverage cov, or "" when it can: the driver produces none of the rule's
+// event types ("needs init_module events, which procscan does not
+// produce"), or leaves unavailable fields without which the condition
+// never holds ("needs evt.arg.flags, unavailable on procscan").
+func uncoverable(r *engine.Rule, cov driver.Coverage, name string) string {
+	return reach(r, cov).Why(name)
 }

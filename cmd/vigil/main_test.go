@@ -580,3 +580,70 @@ func TestListRulesDriver(t *testing.T) {
 	}
 	vigil(t, "list", "rules", "--driver", "nosuch").want(t, exitUsage)
 }
+
+// fieldRules are rules whose fate on procscan depends on fields: it
+// produces openat and execve events, but without the open mode and with
+// no CPU number.
+const fieldRules = `
+- macro: exec_mode_open
+  condition: (evt.type = openat and evt.arg.mode contains S_IXUSR)
+- rule: executable created
+  desc: needs the open mode
+  condition: exec_mode_open and fd.name startswith /tmp
+  output: "%proc.name %fd.name"
+  priority: WARNING
+- rule: open or exec on cpu 0
+  desc: needs the mode and the CPU
+  condition: (exec_mode_open or evt.type = execve) and evt.cpu = 0
+  output: "%proc.name"
+  priority: WARNING
+- rule: open unless executable
+  desc: fires without the mode
+  condition: evt.type = openat and not evt.arg.mode contains S_IXUSR
+  output: "%proc.name %fd.name"
+  priority: WARNING
+`
+
+// TestListRulesDriverFields checks that `list rules --driver` names the
+// fields a rule needs and the driver leaves unavailable.
+func TestListRulesDriverFields(t *testing.T) {
+	rules := writeFile(t, "fields.yaml", fieldRules)
+	r := vigil(t, "list", "rules", "--json", "--driver", "procscan", "-r", rules)
+	r.want(t, exitOK)
+	var list []jsonRule
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, r.stdout)
+	}
+	want := map[string]string{
+		"executable created":     "needs evt.arg.mode, unavailable on procscan",
+		"open or exec on cpu 0":  "needs evt.cpu, unavailable on procscan",
+		"open unless executable": "",
+	}
+	if len(list) != len(want) {
+		t.Fatalf("%d rules listed: %s", len(list), r.stdout)
+	}
+	for _, j := range list {
+		if j.Fires == nil || *j.Fires != (want[j.Name] == "") || j.Why != want[j.Name] {
+			t.Errorf("%s: fires %v, why %q; want why %q", j.Name, j.Fires, j.Why, want[j.Name])
+		}
+	}
+	if j := list[2]; len(j.Without) != 1 || j.Without[0] != "evt.arg.mode" {
+		t.Errorf("%s: without %q", j.Name, j.Without)
+	}
+	r = vigil(t, "list", "rules", "--driver", "procscan", "-r", rules)
+	r.want(t, exitOK)
+	for _, line := range []string{
+		"cannot fire: needs evt.arg.mode, unavailable on procscan",
+		"can fire, without evt.arg.mode",
+	} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("text listing lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	// ebpf fills both.
+	r = vigil(t, "list", "rules", "--driver", "ebpf", "-r", rules)
+	r.want(t, exitOK)
+	if strings.Contains(r.stdout, "cannot fire") || strings.Contains(r.stdout, "without") {
+		t.Errorf("ebpf listing:\n%s", r.stdout)
+	}
+}

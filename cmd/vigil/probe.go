@@ -25,6 +25,8 @@ type probeResult struct {
 	// Blind lists the enabled default rules that cannot fire on the
 	// driver.
 	Blind []string `json:"blind_rules"`
+	// BlindWhy says, for each rule of Blind, why it cannot fire.
+	BlindWhy map[string]string `json:"blind_why,omitempty"`
 }
 
 func (e *env) probeCommand() *cli.Command {
@@ -73,8 +75,15 @@ func (e *env) probe(factories []driver.Factory, asJSON bool) error {
 			r.Events = cov.Events.Names()
 			r.Notes = cov.Notes
 			for _, rule := range defaults {
-				if rule.Enabled && uncoverable(rule, cov, f.Name) != "" {
+				if !rule.Enabled {
+					continue
+				}
+				if why := uncoverable(rule, cov, f.Name); why != "" {
 					r.Blind = append(r.Blind, rule.Name)
+					if r.BlindWhy == nil {
+						r.BlindWhy = map[string]string{}
+					}
+					r.BlindWhy[rule.Name] = why
 				}
 			}
 		}
@@ -102,6 +111,9 @@ func (e *env) probe(factories []driver.Factory, asJSON bool) error {
 		for _, r := range results {
 			for _, n := range r.Notes {
 				fmt.Fprintf(e.stdout, "%s: %s\n", r.Name, n)
+			}
+			for _, name := range r.Blind {
+				fmt.Fprintf(e.stdout, "%s: default rule %q cannot fire: %s\n", r.Name, name, r.BlindWhy[name])
 			}
 		}
 		if picked != "" {

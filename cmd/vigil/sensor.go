@@ -576,13 +576,19 @@ func (e *env) reload(opts *runOptions, sen *sensor.Sensor, mtr *metrics.Metrics,
 }
 
 // reportUncoverable logs the enabled rules that cannot fire on the active
-// driver, and why.
+// driver, and why; at debug level, those that fire without some of the
+// fields their condition uses.
 func reportUncoverable(e *env, enabled []*engine.Rule, cov driver.Coverage, name string) {
 	n := 0
 	for _, r := range enabled {
-		if why := uncoverable(r, cov, name); why != "" {
+		rc := reach(r, cov)
+		switch {
+		case !rc.Fires:
 			n++
-			e.log.Warn("rule cannot fire on this driver", "driver", name, "rule", r.Name, "why", why)
+			e.log.Warn("rule cannot fire on this driver", "driver", name, "rule", r.Name, "why", rc.Why(name))
+		case len(rc.Without) > 0:
+			e.log.Debug("rule fires without some of its fields on this driver", "driver", name, "rule", r.Name,
+				"without", strings.Join(rc.Without, ", "))
 		}
 	}
 	if n > 0 {
