@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -42,6 +43,36 @@ func runAction(action string, args []string) int {
 		}()
 		fmt.Fprintln(os.Stderr, <-done)
 		return 1
+
+	case "thread-churn-exit":
+		// thread-churn-exit N: threads keep creating threads (each
+		// goroutine that exits locked to its thread ends that thread, so
+		// the runtime has to clone new ones) while the process exits,
+		// once N of them have run: some clone is under way when
+		// exit_group kills the thread group.
+		n, err := strconv.Atoi(args[0])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		started := make(chan struct{}, 64)
+		for range 4 {
+			go func() {
+				for {
+					done := make(chan struct{})
+					go func() {
+						runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+						started <- struct{}{}
+						close(done)
+					}()
+					<-done
+				}
+			}()
+		}
+		for range n {
+			<-started
+		}
+		os.Exit(0)
 
 	case "trace":
 		// trace ARGV...: run the driver (as another user) and print one

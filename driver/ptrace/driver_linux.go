@@ -456,7 +456,7 @@ func (t *tracer) handle(pid int, ws unix.WaitStatus) {
 		return
 	}
 	if th == nil {
-		t.newbornStop(pid)
+		t.newbornStop(pid, ws)
 		return
 	}
 	sig := ws.StopSignal()
@@ -674,6 +674,17 @@ func (t *tracer) forkStop(parent *thread, cause int) {
 		nt.tgid = parent.tgid
 	}
 	stopped := t.newborn[child]
+	if !stopped && (child <= 0 || t.threads[child] != nil || unix.Tgkill(nt.tgid, child, 0) == unix.ESRCH) {
+		// Nothing to register: a child adopted already (adoptOrphans), or
+		// one that died and was reaped before this event was seen (killed
+		// before its first stop, which was then PTRACE_EVENT_EXIT), or no
+		// child id at all (the event message was seen to be 0 when the
+		// creator's thread group was killed as it reported the event: its
+		// child, if it stops, is handled as a newborn whose creator is
+		// gone).
+		t.resume(parent, 0)
+		return
+	}
 	if stopped {
 		delete(t.newborn, child)
 		nt.expectStop = false
@@ -711,9 +722,27 @@ func (t *tracer) emitClone(child, parent *thread, nr uint64) {
 }
 
 // newbornStop handles a stop of a task not known yet: an auto-attached
-// child whose parent's fork event has not been seen. It stays stopped
-// until that event, unless its parent is gone.
-func (t *tracer) newbornStop(pid int) {
+// child whose creator's fork or clone event has not been seen. Normally
+// that is the child's initial SIGSTOP, and the child stays stopped until
+// the creator's event (see adoptOrphans for creators that died first).
+//
+// A child can also be killed before it ever runs: when its creator's
+// thread group exits (exit_group, a fatal signal, an exec by another
+// thread) between the clone and the tracer's wait for the creator's
+// PTRACE_EVENT_CLONE stop, the kernel wakes the creator from that stop (or
+// skips it: a fatal signal is pending) and the event is never reported,
+// while the child goes from ret_from_fork straight to do_exit and stops at
+// PTRACE_EVENT_EXIT with its SIGSTOP still pending. Holding that stop
+// would hold the whole process: its zombie leader is not reported while a
+// thread is left, and SIGKILL no longer reaches a group that is exiting.
+// Such a child is resumed at once; it never returned from the clone, so it
+// gets no clone event.
+func (t *tracer) newbornStop(pid int, ws unix.WaitStatus) {
+	if ws.TrapCause() == unix.PTRACE_EVENT_EXIT {
+		delete(t.newborn, pid)
+		_ = unix.PtraceCont(pid, 0)
+		return
+	}
 	if t.killing.Load() {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		_ = unix.PtraceCont(pid, 0)

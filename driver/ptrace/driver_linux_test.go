@@ -415,3 +415,47 @@ func TestClose(t *testing.T) {
 		t.Error("Run after Close succeeded")
 	}
 }
+
+// TestThreadCreatedAsProcessExits traces a process whose threads keep
+// creating threads while it exits. A thread created by a clone whose
+// PTRACE_EVENT_CLONE the tracer never sees (the creator is killed by the
+// exit_group before the tracer collects its stop) has a first stop that is
+// PTRACE_EVENT_EXIT, not its initial SIGSTOP: the tracer must resume it, or
+// the zombie leader is never reported and Run never returns (not even when
+// ctx ends: SIGKILL does not reach a thread group that is already exiting).
+func TestThreadCreatedAsProcessExits(t *testing.T) {
+	requireDriver(t, false)
+	const runs = 20
+	for i := range runs {
+		argv, cfg := testCommand("thread-churn-exit", "50")
+		d, err := New(&driver.Options{EventTypes: types("clone", "clone3", "execve")}, argv, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &collector{}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx, c.emit) }()
+		select {
+		case err = <-done:
+		case <-time.After(30 * time.Second):
+			// Left running: its traced process stays stuck until the
+			// test binary exits.
+			t.Fatalf("run %d: Run returned neither after the command exited nor when ctx ended", i)
+		}
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("run %d: Run did not return after the command exited", i)
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if code := d.ExitCode(); code != 0 {
+			t.Fatalf("run %d: exit code %d", i, code)
+		}
+		if c.find("execve", nil) == nil || c.find("clone", nil) == nil && c.find("clone3", nil) == nil {
+			t.Fatalf("run %d: no execve or no thread creation seen", i)
+		}
+		d.Close()
+	}
+}
