@@ -165,8 +165,15 @@ func TestStartupUncoverable(t *testing.T) {
 		}
 	}
 	d.mu.Unlock()
-	// The test's cleanup kills the daemon: SIGTERM this early may arrive
-	// before the signal handler is installed.
+	d.stop()
+}
+
+// TestSIGTERMAtStart: SIGTERM sent as soon as "driver started" is logged
+// stops the sensor cleanly (exit status 0): signals are caught from before
+// the driver starts.
+func TestSIGTERMAtStart(t *testing.T) {
+	d := startDaemon(t, "run", "--driver", "procscan", "-o", "webserver.enabled=false")
+	d.stop()
 }
 
 func requireEBPF(t *testing.T) {

@@ -432,6 +432,12 @@ func (e *env) runSensor(opts *runOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
+	// Signals are caught from before the driver starts, so that one sent
+	// as soon as "driver started" is logged stops the sensor cleanly; they
+	// wait in the channel until the loop below reads them.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	drv, err := f.New(dopts)
 	if err != nil {
 		_ = outs.Close(context.Background())
@@ -480,9 +486,6 @@ func (e *env) runSensor(opts *runOptions) error {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	go func() {
 		for sig := range sigs {
 			if sig == syscall.SIGHUP {
