@@ -213,6 +213,7 @@ type thread struct {
 	inSys      bool  // stopped at a traced syscall's entry and resumed to its exit
 	expectStop bool  // auto-attached: its initial SIGSTOP is still to come
 	execed     bool  // the traced exec succeeded; its event is due at the syscall exit
+	exiting    bool  // past its PTRACE_EVENT_EXIT stop: it will create no more tasks
 	phase      uint8 // phaseStart, phaseHelper or phaseTraced
 	c          call
 }
@@ -675,7 +676,7 @@ func (t *tracer) forkStop(parent *thread, cause int) {
 	}
 	stopped := t.newborn[child]
 	if !stopped && (child <= 0 || t.threads[child] != nil || unix.Tgkill(nt.tgid, child, 0) == unix.ESRCH) {
-		// Nothing to register: a child adopted already (adoptOrphans), or
+		// Nothing to register: a child adopted already (adoptOrphan), or
 		// one that died and was reaped before this event was seen (killed
 		// before its first stop, which was then PTRACE_EVENT_EXIT), or no
 		// child id at all (the event message was seen to be 0 when the
@@ -724,7 +725,7 @@ func (t *tracer) emitClone(child, parent *thread, nr uint64) {
 // newbornStop handles a stop of a task not known yet: an auto-attached
 // child whose creator's fork or clone event has not been seen. Normally
 // that is the child's initial SIGSTOP, and the child stays stopped until
-// the creator's event (see adoptOrphans for creators that died first).
+// the creator's event (see adoptOrphan for creators that died first).
 //
 // A child can also be killed before it ever runs: when its creator's
 // thread group exits (exit_group, a fatal signal, an exec by another
@@ -748,40 +749,66 @@ func (t *tracer) newbornStop(pid int, ws unix.WaitStatus) {
 		_ = unix.PtraceCont(pid, 0)
 	}
 	t.newborn[pid] = true
+	t.adoptOrphan(pid)
 }
 
-// adoptOrphans registers the newborns whose creator died before its fork
-// event was seen, so that they do not wait forever: a thread whose process
-// is no longer traced, or a process whose parent is not.
+// adoptOrphans registers and resumes the newborns whose creator's event
+// will never come (see adoptOrphan).
 func (t *tracer) adoptOrphans() {
 	for pid := range t.newborn {
-		b, err := os.ReadFile(procRoot + "/" + strconv.Itoa(pid) + "/status")
-		if err != nil {
-			continue
-		}
-		tgid, ppid, ok := parseStatusIDs(b)
-		if !ok {
-			continue
-		}
-		isThread := tgid != int64(pid)
-		if isThread && t.procs[int(tgid)] != nil || !isThread && t.procs[int(ppid)] != nil {
-			continue // the creator is alive: its event will come
-		}
-		delete(t.newborn, pid)
-		th := &thread{tid: pid, tgid: int(tgid)}
-		t.threads[pid] = th
-		if !isThread {
-			t.addProc(pid)
-			t.emitClone(th, &thread{tid: int(ppid), tgid: int(ppid)}, syscalls.Clone)
-		}
-		t.resume(th, 0)
+		t.adoptOrphan(pid)
 	}
+}
+
+// adoptOrphan registers and resumes newborn pid if its creator's event
+// will never come, so that it does not wait forever: a process whose
+// parent is not traced (any more), a thread whose process is not, or a
+// thread of a process whose every known thread is gone or exiting (past
+// PTRACE_EVENT_EXIT, which comes after any clone event of that thread).
+// A creator's event that arrives after all is then ignored (forkStop).
+func (t *tracer) adoptOrphan(pid int) {
+	b, err := os.ReadFile(procRoot + "/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return
+	}
+	tgid, ppid, ok := parseStatusIDs(b)
+	if !ok {
+		return
+	}
+	isThread := tgid != int64(pid)
+	p := t.procs[int(tgid)]
+	if isThread && p != nil && t.creatorLeft(p.tgid) || !isThread && t.procs[int(ppid)] != nil {
+		return // the creator is alive: its event will come
+	}
+	delete(t.newborn, pid)
+	th := &thread{tid: pid, tgid: int(tgid)}
+	t.threads[pid] = th
+	switch {
+	case !isThread:
+		t.addProc(pid)
+		t.emitClone(th, &thread{tid: int(ppid), tgid: int(ppid)}, syscalls.Clone)
+	case p != nil:
+		p.threads++
+	}
+	t.resume(th, 0)
+}
+
+// creatorLeft reports whether a known thread of process tgid may still
+// report a clone event: one that has not reached PTRACE_EVENT_EXIT.
+func (t *tracer) creatorLeft(tgid int) bool {
+	for _, th := range t.threads {
+		if th.tgid == tgid && !th.exiting {
+			return true
+		}
+	}
+	return false
 }
 
 // exitStop handles PTRACE_EVENT_EXIT: the last thread of a process
 // refreshes what procexit reports.
 func (t *tracer) exitStop(th *thread) {
 	th.inSys = false
+	th.exiting = true
 	if p := t.procs[th.tgid]; p != nil && p.threads == 1 {
 		if b, err := os.ReadFile(procRoot + "/" + strconv.Itoa(th.tid) + "/stat"); err == nil {
 			if comm, ppid, ok := parseStat(b); ok {
@@ -790,6 +817,9 @@ func (t *tracer) exitStop(th *thread) {
 		}
 	}
 	t.resume(th, 0)
+	if len(t.newborn) > 0 {
+		t.adoptOrphans()
+	}
 }
 
 // gone handles the death of a task.
@@ -808,6 +838,9 @@ func (t *tracer) gone(pid int, th *thread, ws unix.WaitStatus) {
 	}
 	p.threads--
 	if p.threads > 0 {
+		if len(t.newborn) > 0 {
+			t.adoptOrphans()
+		}
 		return
 	}
 	if p.tgid == t.root {
