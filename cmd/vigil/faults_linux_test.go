@@ -24,20 +24,21 @@ import (
 const markerRuleTmpl = `
 - rule: marker opened
   desc: test
-  condition: evt.type in (open, openat) and fd.name = %s
+  condition: evt.type in (open, openat) and fd.name = %s and proc.pid = %d
   output: "marker opened %%fd.name"
   priority: WARNING
 `
 
 // writeMarkerRule writes a marker file and a rules file whose one rule fires
-// when the marker is opened; it returns both paths.
+// when the test's process opens the marker (other programs on the machine,
+// such as file indexers or scanners, do not count); it returns both paths.
 func writeMarkerRule(t *testing.T, dir string) (marker, rules string) {
 	t.Helper()
 	marker, rules = filepath.Join(dir, "marker"), filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(rules, fmt.Appendf(nil, markerRuleTmpl, marker), 0o644); err != nil {
+	if err := os.WriteFile(rules, fmt.Appendf(nil, markerRuleTmpl, marker, os.Getpid()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return marker, rules
