@@ -336,9 +336,9 @@ func TestParseMountinfo(t *testing.T) {
 		"25 22 x:y / /bad rw - tmpfs tmpfs rw\n")
 	got := parseMountinfo(in, nil)
 	want := []mount{
-		{id: 22, dev: 254 << 32, point: "/", fstype: "ext4"},
-		{id: 23, dev: 21, point: "/proc", fstype: "proc"},
-		{id: 24, dev: 45, point: "/mnt/with space", fstype: "tmpfs"},
+		{id: 22, dev: 254 << 32, root: "/", point: "/", fstype: "ext4", super: "rw"},
+		{id: 23, dev: 21, root: "/", point: "/proc", fstype: "proc", super: "rw"},
+		{id: 24, dev: 45, root: "/", point: "/mnt/with space", fstype: "tmpfs", super: "rw"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)

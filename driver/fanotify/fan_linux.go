@@ -60,6 +60,7 @@ type fanWatch struct {
 	handle       []byte            // aligned copy of a file handle
 	dirs         map[string]string // fsid+handle → directory path
 	key          []byte            // scratch for dirs keys
+	mounts       []mount           // the driver's mount table at the last rescan
 
 	nmarks     atomic.Int64
 	markErrors atomic.Uint64
@@ -113,15 +114,17 @@ func newFanWatch(f features, need fanNeeds) (*fanWatch, error) {
 	return w, nil
 }
 
-// mount is one line of /proc/self/mountinfo.
+// mount is one line of /proc/PID/mountinfo.
 type mount struct {
 	id     int
 	dev    uint64 // major<<32 | minor
+	root   string // the mount's root directory within its filesystem
 	point  string
 	fstype string
+	super  string // super options, still escaped (overlay layers: see overlayLayers)
 }
 
-// parseMountinfo parses /proc/self/mountinfo.
+// parseMountinfo parses /proc/PID/mountinfo, skipping malformed lines.
 func parseMountinfo(b []byte, out []mount) []mount {
 	for len(b) > 0 {
 		line := b
@@ -159,7 +162,11 @@ func parseMountinfo(b []byte, out []mount) []mount {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		out = append(out, mount{id: id, dev: maj<<32 | minor, point: unescapeMount(f[4]), fstype: string(f[sep+1])})
+		m := mount{id: id, dev: maj<<32 | minor, root: unescapeMount(f[3]), point: unescapeMount(f[4]), fstype: string(f[sep+1])}
+		if sep+3 < len(f) {
+			m.super = string(f[sep+3])
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -202,6 +209,7 @@ func (w *fanWatch) rescan() error {
 		}
 	}
 	mounts := parseMountinfo(b, nil)
+	w.mounts = mounts
 	present := make(map[uint64]bool, len(mounts))
 	presentID := make(map[int]bool, len(mounts))
 	for _, m := range mounts {
