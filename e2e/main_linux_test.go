@@ -143,12 +143,6 @@ var drivers = []driverSpec{
 		blind: map[string]string{
 			"upstream/Drop and execute new binary in container": exeOnPrivateMount,
 		},
-		bugs: map[string]string{
-			"upstream/Disallowed SSH Connection Non Standard Port": "vigil trace sometimes never exits: the " +
-				"traced helper (@netns-connect, a cgo binary whose locked thread unshared its network " +
-				"namespace and exits with it) ends as a zombie leader with one thread left in ptrace-stop " +
-				"at clone3 (syscall 435, SIGSTOP pending, wchan ptrace_stop) that the tracer never resumes",
-		},
 	},
 }
 
