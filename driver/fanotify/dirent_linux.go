@@ -30,19 +30,13 @@ func (d *Driver) handleDirent(r *fanRecord, wall int64) {
 		clear(d.dirCache())
 	}
 	if m&unix.FAN_RENAME != 0 {
-		ev := d.resetEvent(evtRenameat2, r.Pid, wall)
-		ev.Has |= driver.HasRes
-		if p, ok := d.direntPath(&r.Dir[0]); ok {
-			ev.OldPath = p
-			ev.Has |= driver.HasOldPath
-		}
+		oldP, oldOK := d.direntPath(&r.Dir[0])
+		var newP string
+		var newOK bool
 		if r.NDir > 1 {
-			if p, ok := d.direntPath(&r.Dir[1]); ok {
-				ev.NewPath = p
-				ev.Has |= driver.HasNewPath
-			}
+			newP, newOK = d.direntPath(&r.Dir[1])
 		}
-		d.send(ev)
+		d.emitRename(r.Pid, wall, oldP, oldOK, newP, newOK)
 	}
 	if m&unix.FAN_MOVED_FROM != 0 {
 		d.flushMove()
@@ -56,17 +50,8 @@ func (d *Driver) handleDirent(r *fanRecord, wall int64) {
 			mv = moveRec{pid: r.Pid, wall: wall}
 		}
 		d.loop.moveFrom = moveRec{}
-		ev := d.resetEvent(evtRenameat2, r.Pid, mv.wall)
-		ev.Has |= driver.HasRes
-		if mv.ok {
-			ev.OldPath = mv.path
-			ev.Has |= driver.HasOldPath
-		}
-		if p, ok := d.direntPath(&r.Dir[0]); ok {
-			ev.NewPath = p
-			ev.Has |= driver.HasNewPath
-		}
-		d.send(ev)
+		newP, newOK := d.direntPath(&r.Dir[0])
+		d.emitRename(r.Pid, mv.wall, mv.path, mv.ok, newP, newOK)
 	}
 	if m&unix.FAN_CREATE != 0 {
 		d.created(r, dir, wall)
@@ -75,17 +60,67 @@ func (d *Driver) handleDirent(r *fanRecord, wall int64) {
 		d.attrib(r, wall)
 	}
 	if m&unix.FAN_DELETE != 0 {
-		ev := d.resetEvent(evtUnlinkat, r.Pid, wall)
-		ev.Has |= driver.HasRes | driver.HasFlags
-		if dir {
-			ev.Flags = atRemoveDir
+		p, ok := d.direntPath(&r.Dir[0])
+		var rule *pathRule
+		if ok {
+			if p, rule = d.containerPath(r.Pid, p, false); rule != nil && rule.kind == pathWork {
+				return // the overlay cleaning up after a copy-up or whiteout
+			}
 		}
-		if p, ok := d.direntPath(&r.Dir[0]); ok {
-			ev.Path = p
-			ev.Has |= driver.HasPath
-		}
-		d.send(ev)
+		d.emitUnlink(r.Pid, wall, p, ok, dir)
 	}
+}
+
+// emitUnlink reports an unlinkat (with AT_REMOVEDIR for a directory).
+func (d *Driver) emitUnlink(pid int32, wall int64, path string, ok, dir bool) {
+	ev := d.resetEvent(evtUnlinkat, pid, wall)
+	ev.Has |= driver.HasRes | driver.HasFlags
+	if dir {
+		ev.Flags = atRemoveDir
+	}
+	if ok {
+		ev.Path = path
+		ev.Has |= driver.HasPath
+	}
+	d.send(ev)
+}
+
+// emitRename reports a rename of host path oldP to host path newP (each
+// known or not) by pid, with the paths pid sees. Renames out of an
+// overlay's work directory are the overlay's: a copy-up to the upper layer
+// is not reported, a whiteout moved there is the removal of a file of a
+// lower layer (reported as unlinkat). Renames into a work directory (the
+// other half of an exchange) are not reported either.
+func (d *Driver) emitRename(pid int32, wall int64, oldP string, oldOK bool, newP string, newOK bool) {
+	var oldR, newR *pathRule
+	hostNew := newP
+	if oldOK {
+		oldP, oldR = d.containerPath(pid, oldP, false)
+	}
+	if newOK {
+		newP, newR = d.containerPath(pid, newP, false)
+	}
+	if newR != nil && newR.kind == pathWork {
+		return
+	}
+	if oldR != nil && oldR.kind == pathWork {
+		var st unix.Stat_t
+		if newOK && unix.Lstat(hostNew, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+			d.emitUnlink(pid, wall, newP, true, false)
+		}
+		return
+	}
+	ev := d.resetEvent(evtRenameat2, pid, wall)
+	ev.Has |= driver.HasRes
+	if oldOK {
+		ev.OldPath = oldP
+		ev.Has |= driver.HasOldPath
+	}
+	if newOK {
+		ev.NewPath = newP
+		ev.Has |= driver.HasNewPath
+	}
+	d.send(ev)
 }
 
 // flushMove reports a FAN_MOVED_FROM whose FAN_MOVED_TO did not follow
@@ -96,13 +131,7 @@ func (d *Driver) flushMove() {
 		return
 	}
 	d.loop.moveFrom = moveRec{}
-	ev := d.resetEvent(evtRenameat2, mv.pid, mv.wall)
-	ev.Has |= driver.HasRes
-	if mv.ok {
-		ev.OldPath = mv.path
-		ev.Has |= driver.HasOldPath
-	}
-	d.send(ev)
+	d.emitRename(mv.pid, mv.wall, mv.path, mv.ok, "", false)
 }
 
 // created handles FAN_CREATE: a directory (mkdirat), a symlink (symlinkat)
@@ -117,6 +146,11 @@ func (d *Driver) created(r *fanRecord, dir bool, wall int64) {
 	if statOK {
 		d.rememberAttr(&st, false)
 	}
+	host := p
+	p, rule := d.containerPath(r.Pid, p, false)
+	if rule != nil && rule.kind == pathWork {
+		return // a copy-up or whiteout being prepared
+	}
 	switch {
 	case dir:
 		ev := d.resetEvent(evtMkdirat, r.Pid, wall)
@@ -130,17 +164,31 @@ func (d *Driver) created(r *fanRecord, dir bool, wall int64) {
 	case !statOK:
 		// Gone already: report the creation on its own.
 		d.emitCreate(openKey{pid: r.Pid}, createRec{path: p, wall: wall})
+	case rule != nil && rule.kind == pathUpper && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0:
+		// A whiteout: a file of a lower layer removed.
+		d.emitUnlink(r.Pid, wall, p, true, false)
 	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 		ev := d.resetEvent(evtSymlinkat, r.Pid, wall)
 		ev.NewPath = p
 		ev.Has |= driver.HasRes | driver.HasNewPath
-		if t, ok := d.readlink(p); ok {
+		if t, ok := d.readlink(host); ok {
 			ev.OldPath = t
 			ev.Has |= driver.HasOldPath
 		}
 		d.send(ev)
 	case st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink <= 1:
 		k := openKey{pid: r.Pid, dev: st.Dev, ino: st.Ino}
+		if rule != nil && rule.kind == pathUpper {
+			// The open comes through the overlay, whose files have its
+			// device number and (for an upper file) the upper inode.
+			k.dev = rule.dev
+		}
+		if rec := d.loop.opens.first(k); rec != nil {
+			// The open was read first (the groups' queues are read
+			// one after the other) and is still pending.
+			rec.created = true
+			return
+		}
 		c := createRec{path: p, wall: wall, due: wall + int64(d.cfg.OpenWait), iter: d.loop.iter}
 		if d.fan.mask1&unix.FAN_OPEN == 0 {
 			d.emitCreate(k, c)
@@ -171,6 +219,10 @@ func (d *Driver) attrib(r *fanRecord, wall int64) {
 	k := fileKey{dev: st.Dev, ino: st.Ino}
 	prev, known := d.loop.attrs[k]
 	cur := d.rememberAttr(&st, true)
+	p, rule := d.containerPath(r.Pid, p, false)
+	if rule != nil && rule.kind == pathWork {
+		return
+	}
 	if known && (prev.uid != cur.uid || prev.gid != cur.gid) {
 		ev := d.resetEvent(evtChown, r.Pid, wall)
 		ev.Path = p

@@ -23,6 +23,7 @@ type Driver struct {
 	want     driver.EventTypeSet
 	procRoot string
 	selfPID  int32
+	selfNS   uint64 // the driver's mount namespace inode (0: unknown)
 
 	fan  *fanWatch
 	cn   *procConn
@@ -60,6 +61,7 @@ type loopState struct {
 	fdPaths []string       // "/proc/self/fd/N" by N
 	scan    fdScanCache
 	lnk     []byte
+	ns      nsCache // processes' mount namespaces, for container paths
 }
 
 // New creates the driver: it initialises the fanotify groups and marks the
@@ -87,6 +89,7 @@ func New(opts *driver.Options, cfg *Config) (*Driver, error) {
 		d.procRoot = "/proc"
 	}
 	d.selfPID = int32(d.opts.SelfPID)
+	d.selfNS, _ = nsInode(d.procRoot, "self")
 	d.want = d.opts.EventTypes
 	if d.want.Empty() {
 		d.want = driver.AllEventTypes()
@@ -207,6 +210,7 @@ func (d *Driver) Run(ctx context.Context, emit func(*driver.Event)) error {
 		lnk:     make([]byte, unix.PathMax),
 	}
 	d.loop.opens.init()
+	d.loop.ns.init(d.selfNS)
 	d.updateClock()
 	nextDiag := time.Now().Add(d.cfg.SockPollInterval)
 

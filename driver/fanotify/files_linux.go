@@ -211,14 +211,28 @@ func (d *Driver) handleFile(r *fanRecord, wall int64) {
 		return
 	}
 	key := openKey{pid: r.Pid, dev: st.Dev, ino: st.Ino}
-	if r.Mask&unix.FAN_OPEN != 0 {
+	var path string
+	if e := d.foreignNS(r.Pid); e != nil {
 		p, ok := d.readlink(d.fdPath(r.FD))
+		if !ok {
+			return
+		}
+		if path = trimDeleted(p); d.backingEvent(e, path, st.Dev) {
+			return
+		}
+	}
+	if r.Mask&unix.FAN_OPEN != 0 {
+		p, ok := path, path != ""
+		if !ok {
+			p, ok = d.readlink(d.fdPath(r.FD))
+		}
 		if ok {
 			o := &d.loop.opens
 			if o.len() >= maxPendingOpens {
 				d.resolveOpen(o.peek(), time.Now().UnixNano(), true)
 			}
-			rec := o.add(key, trimDeleted(p), wall, wall+int64(d.cfg.OpenWait))
+			p, _ = d.containerPath(r.Pid, trimDeleted(p), true)
+			rec := o.add(key, p, wall, wall+int64(d.cfg.OpenWait))
 			rec.dir = st.Mode&unix.S_IFMT == unix.S_IFDIR
 			if _, ok := d.loop.creates[key]; ok {
 				rec.created = true
@@ -314,7 +328,8 @@ func (d *Driver) inferredWrite(r *fanRecord, key openKey, wall int64) {
 		return
 	}
 	d.loop.writers[key] = struct{}{}
-	rec := openRec{key: key, path: trimDeleted(p), wall: wall, write: true}
+	p, _ = d.containerPath(r.Pid, trimDeleted(p), true)
+	rec := openRec{key: key, path: p, wall: wall, write: true}
 	d.loop.scan.reset()
 	fd, flags, found := d.lookupFD(key, true)
 	if !found || flags&oAccess == 0 {

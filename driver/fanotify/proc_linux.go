@@ -158,6 +158,7 @@ func (d *Driver) procEvent(ev *driver.Event, pe *procEvent) {
 	p := &d.loop.proc
 	switch pe.What {
 	case procEventFork:
+		d.nsFork(pe.PTgid, pe.Tgid)
 		*p = driver.Process{
 			Has: driver.ProcHasPid | driver.ProcHasPPid,
 			Pid: int64(pe.Tgid), Tid: int64(pe.Pid), PPid: int64(pe.PTgid),
@@ -168,6 +169,7 @@ func (d *Driver) procEvent(ev *driver.Event, pe *procEvent) {
 		}
 		ev.Proc = p
 	case procEventExec:
+		d.nsExec(pe.Tgid)
 		d.execProc(ev, pe, p)
 		ev.Proc = p
 	case procEventExit:
@@ -185,6 +187,9 @@ func (d *Driver) procEvent(ev *driver.Event, pe *procEvent) {
 		}
 		delete(d.loop.comms, pe.Tgid)
 		delete(d.loop.hints, pe.Tgid)
+		if pe.Pid == pe.Tgid {
+			d.nsExit(pe.Tgid)
+		}
 		ev.Proc = p
 	case procEventComm:
 		ev.Name = string(pe.Comm)
