@@ -87,6 +87,11 @@ type driverSpec struct {
 var drivers = []driverSpec{
 	{
 		name: "ebpf",
+		bugs: map[string]string{
+			"upstream/Drop and execute new binary in container": "about one run in six gets no alert for this " +
+				"scenario (an overlay mounted in the fake container's private mount namespace, after its first " +
+				"exec); not understood yet. Real containers are detected reliably (TestRealContainers)",
+		},
 	},
 	{
 		name: "fanotify",
